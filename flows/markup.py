@@ -1,0 +1,61 @@
+"""Inline markup in PubMed text: kept, shown safely, never trusted.
+
+PubMed titles and abstracts carry a few inline tags (<i>Mitragyna speciosa</i>,
+<sup>2</sup>). We keep them as a fragment in which only those tags are real
+markup and every other character is escaped text, and re-check that on the way
+out, so a stored or hostile string can never inject HTML.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from markupsafe import Markup, escape
+
+INLINE_TAGS = ("i", "b", "u", "sup", "sub", "em", "strong")
+_INLINE_TAG = re.compile(r"(</?(?:%s)>)" % "|".join(INLINE_TAGS))
+_ANY_TAG = re.compile(r"</?[A-Za-z][^>]*>")
+
+
+def fragment_from_element(element) -> str:
+    """Serialise an lxml element's content: allowed inline tags kept, all text escaped."""
+    parts: list[str] = []
+    _collect(element, parts)
+    return "".join(parts).strip()
+
+
+def _collect(element, parts: list[str]) -> None:
+    if element.text:
+        parts.append(html.escape(element.text, quote=False))
+    for child in element:
+        tag = child.tag if isinstance(child.tag, str) else ""
+        keep = tag in INLINE_TAGS
+        if keep:
+            parts.append(f"<{tag}>")
+        _collect(child, parts)
+        if keep:
+            parts.append(f"</{tag}>")
+        if child.tail:
+            parts.append(html.escape(child.tail, quote=False))
+
+
+def safe_html(fragment: str) -> Markup:
+    """A fragment as HTML: the allowed inline tags render, anything else shows as text."""
+    out = []
+    for piece in _INLINE_TAG.split(fragment or ""):
+        if _INLINE_TAG.fullmatch(piece):
+            out.append(piece)
+        else:
+            out.append(str(escape(html.unescape(piece))))
+    return Markup("".join(out))
+
+
+def plain_text(fragment: str) -> str:
+    """A fragment as plain text: inline tags dropped, entities decoded."""
+    return html.unescape(_INLINE_TAG.sub("", fragment or ""))
+
+
+def strip_tags(text: str) -> str:
+    """Text with anything tag-shaped removed (for classifier input)."""
+    return html.unescape(_ANY_TAG.sub("", text or ""))

@@ -1,0 +1,55 @@
+"""The paper record shared by parsing, classification, store and digest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from flows.markup import plain_text
+
+
+@dataclass(frozen=True)
+class AbstractSection:
+    label: str  # "" for an unstructured abstract
+    text: str  # an inline-markup fragment (see flows.markup)
+
+
+@dataclass
+class Paper:
+    pmid: str
+    title: str  # inline-markup fragment
+    abstract: list[AbstractSection] = field(default_factory=list)
+    authors: list[str] = field(default_factory=list)
+    journal: str = ""
+    pub_year: int | None = None
+    pub_date: str = ""  # as PubMed gives it: "2024 Mar 5", "2023 Winter"
+    entry_date: date | None = None  # created in PubMed ([crdt])
+    doi: str = ""
+    publication_types: list[str] = field(default_factory=list)
+    mesh_terms: list[str] = field(default_factory=list)
+    # Set by the classifier.
+    design: str = ""
+    depression_relevant: bool = False
+    evidence: list[str] = field(default_factory=list)
+    confidence: float = 0.0
+    classifier_version: str = ""
+
+    @property
+    def title_text(self) -> str:
+        return plain_text(self.title)
+
+    @property
+    def abstract_text(self) -> str:
+        """The abstract as plain text, structured sections introduced by their labels."""
+        return "\n".join(
+            f"{s.label}: {plain_text(s.text)}" if s.label else plain_text(s.text)
+            for s in self.abstract
+        )
+
+    @property
+    def pubmed_url(self) -> str:
+        return f"https://pubmed.ncbi.nlm.nih.gov/{self.pmid}/"
+
+    @property
+    def doi_url(self) -> str:
+        return f"https://doi.org/{self.doi}" if self.doi else ""

@@ -1,0 +1,198 @@
+"""Streaming parse of PubMed efetch XML (PubmedArticleSet) into Papers.
+
+lxml.iterparse reads one article at a time and frees it, so memory stays flat
+however large the set (Entrez.read builds the whole set first: 625 MB for
+10,000 articles, see field-notes). One small function per MEDLINE field.
+The DTD is never loaded: PubMed XML uses only the predefined entities.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from datetime import date
+
+from lxml import etree
+
+from flows.errors import PubMedError
+from flows.markup import fragment_from_element
+from flows.models import AbstractSection, Paper
+
+_MONTHS = {m: i for i, m in enumerate(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
+
+
+def iter_papers(source: bytes | io.BufferedIOBase) -> Iterator[Paper]:
+    """Yield a Paper per PubmedArticle / PubmedBookArticle in an efetch answer."""
+    stream = io.BytesIO(source) if isinstance(source, bytes) else source
+    events = etree.iterparse(
+        stream,
+        events=("end",),
+        tag=("PubmedArticle", "PubmedBookArticle", "ERROR"),
+        load_dtd=False,
+        resolve_entities=False,
+        no_network=True,
+        huge_tree=True,
+    )
+    try:
+        for _, element in events:
+            if element.tag == "ERROR":
+                raise PubMedError(f"efetch answered an error: {(element.text or '').strip()}")
+            if element.tag == "PubmedArticle":
+                yield parse_article(element)
+            else:
+                yield parse_book_article(element)
+            # Free what is parsed: the element and the finished siblings before it.
+            element.clear()
+            parent = element.getparent()
+            while parent is not None and element.getprevious() is not None:
+                del parent[0]
+    except etree.XMLSyntaxError as error:
+        raise PubMedError(f"efetch answered malformed XML: {error}") from None
+
+
+def parse_article(article: etree._Element) -> Paper:
+    citation = article.find("MedlineCitation")
+    art = citation.find("Article")
+    return Paper(
+        pmid=parse_pmid(citation),
+        title=parse_title(art.find("ArticleTitle"), art.find("VernacularTitle")),
+        abstract=parse_abstract(art.find("Abstract")),
+        authors=parse_authors(art.find("AuthorList")),
+        journal=_text(art.find("Journal/Title")),
+        pub_year=parse_pub_year(art.find("Journal/JournalIssue/PubDate")),
+        pub_date=parse_pub_date(art.find("Journal/JournalIssue/PubDate")),
+        entry_date=parse_entry_date(article.find("PubmedData/History")),
+        doi=parse_doi(article.find("PubmedData/ArticleIdList"), art),
+        publication_types=[_text(t) for t in art.findall("PublicationTypeList/PublicationType")],
+        mesh_terms=[_text(d) for d in citation.findall("MeshHeadingList/MeshHeading/DescriptorName")],
+    )
+
+
+def parse_book_article(article: etree._Element) -> Paper:
+    """Book chapters (NCBI Bookshelf) answer PubMed searches too; keep what they have."""
+    document = article.find("BookDocument")
+    book = document.find("Book")
+    title = document.find("ArticleTitle")
+    if title is None and book is not None:
+        title = book.find("BookTitle")
+    pub_date = book.find("PubDate") if book is not None else None
+    return Paper(
+        pmid=parse_pmid(document),
+        title=parse_title(title, None),
+        abstract=parse_abstract(document.find("Abstract")),
+        authors=parse_authors(document.find("AuthorList")),
+        journal=_text(book.find("BookTitle")) if book is not None else "",
+        pub_year=parse_pub_year(pub_date),
+        pub_date=parse_pub_date(pub_date),
+        entry_date=parse_entry_date(article.find("PubmedBookData/History")),
+        doi=parse_doi(article.find("PubmedBookData/ArticleIdList"), None),
+        publication_types=[_text(t) for t in document.findall("PublicationType")],
+    )
+
+
+def parse_pmid(parent: etree._Element) -> str:
+    # The record's own PMID is a direct child; citations in a ReferenceList
+    # carry PMIDs of other papers deeper down.
+    pmid = _text(parent.find("PMID"))
+    if not pmid.isdigit():
+        raise PubMedError(f"efetch answered an article without a valid PMID ({pmid!r})")
+    return pmid
+
+
+def parse_title(title: etree._Element | None, vernacular: etree._Element | None) -> str:
+    for element in (title, vernacular):
+        if element is not None:
+            fragment = fragment_from_element(element)
+            if fragment:
+                return fragment
+    return "[No title available]"
+
+
+def parse_abstract(abstract: etree._Element | None) -> list[AbstractSection]:
+    if abstract is None:
+        return []
+    return [
+        AbstractSection(label=(part.get("Label") or "").strip(), text=fragment_from_element(part))
+        for part in abstract.findall("AbstractText")
+    ]
+
+
+def parse_authors(author_list: etree._Element | None) -> list[str]:
+    if author_list is None:
+        return []
+    names = []
+    for author in author_list.findall("Author"):
+        if author.get("ValidYN", "Y") != "Y":
+            continue
+        collective = _text(author.find("CollectiveName"))
+        last = _text(author.find("LastName"))
+        initials = _text(author.find("Initials")) or _text(author.find("ForeName"))[:1]
+        name = f"{last} {initials}".strip() if last else collective
+        if name:
+            names.append(name)
+    return names
+
+
+def parse_pub_year(pub_date: etree._Element | None) -> int | None:
+    if pub_date is None:
+        return None
+    year = _text(pub_date.find("Year")) or _text(pub_date.find("MedlineDate"))[:4]
+    return int(year) if year.isdigit() else None
+
+
+def parse_pub_date(pub_date: etree._Element | None) -> str:
+    if pub_date is None:
+        return ""
+    medline = _text(pub_date.find("MedlineDate"))
+    if medline:
+        return medline
+    parts = [_text(pub_date.find(f)) for f in ("Year", "Season", "Month", "Day")]
+    return " ".join(p for p in parts if p)
+
+
+def parse_entry_date(history: etree._Element | None) -> date | None:
+    """The date the record was created in PubMed (search tag [crdt]).
+
+    In the XML that is the PubMedPubDate with PubStatus "pubmed"; "entrez"
+    (the Entrez date, [edat]) is the fallback.
+    """
+    if history is None:
+        return None
+    for status in ("pubmed", "entrez"):
+        element = history.find(f"PubMedPubDate[@PubStatus='{status}']")
+        if element is not None:
+            found = _date(element)
+            if found:
+                return found
+    return None
+
+
+def parse_doi(article_ids: etree._Element | None, article: etree._Element | None) -> str:
+    if article_ids is not None:
+        for article_id in article_ids.findall("ArticleId"):
+            if article_id.get("IdType") == "doi" and _text(article_id):
+                return _text(article_id)
+    if article is not None:
+        for location in article.findall("ELocationID"):
+            if location.get("EIdType") == "doi" and _text(location):
+                return _text(location)
+    return ""
+
+
+def _date(element: etree._Element) -> date | None:
+    year, month, day = (_text(element.find(f)) for f in ("Year", "Month", "Day"))
+    if not year.isdigit():
+        return None
+    month_number = int(month) if month.isdigit() else _MONTHS.get(month[:3].lower(), 1)
+    try:
+        return date(int(year), month_number, int(day) if day.isdigit() else 1)
+    except ValueError:
+        return None
+
+
+def _text(element: etree._Element | None) -> str:
+    """All text inside an element, markup dropped, whitespace collapsed."""
+    if element is None:
+        return ""
+    return " ".join("".join(element.itertext()).split())

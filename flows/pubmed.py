@@ -1,0 +1,275 @@
+"""PubMed access through NCBI E-utilities with Biopython's Bio.Entrez.
+
+Bio.Entrez builds every request; we decide where it goes and how it is
+retried. Biopython hard-codes NCBI's base URL, retries 429/5xx at once without
+waiting, passes no timeout and reads the body outside its retry loop (see
+field-notes), so:
+
+- Entrez.urlopen is replaced once by `_route`, which sends the request to the
+  configured base URL (KRATOM_WATCH_EUTILS_URL) with a timeout, after a
+  process-wide pacer that holds every thread to NCBI's rate limit;
+- Entrez.max_tries is 1 and `EutilsClient._call` retries instead, reading the
+  whole body inside the loop, with exponential backoff, jitter and Retry-After.
+
+Errors never carry the request URL: it holds the API key.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import http.client
+import logging
+import random
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from Bio import Entrez
+from lxml import etree
+
+from flows.errors import PubMedError
+from flows.models import Paper
+from flows.parse import iter_papers
+from flows.settings import NCBI_EUTILS_URL, Settings
+
+log = logging.getLogger("kratom_watch.pubmed")
+
+# ESearch lists at most this many ids, whatever retmax asks for.
+ESEARCH_MAX_IDS = 10_000
+MAX_ATTEMPTS = 5
+MAX_RETRY_AFTER = 120.0
+
+# <ERROR> messages NCBI sends when its own back end hiccups; worth a retry.
+_TRANSIENT_MESSAGES = ("backend failed", "pubone", "temporarily unavailable", "try again")
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    count: int
+    webenv: str
+    query_key: str
+    pmids: tuple[str, ...]
+
+
+class _Pacer:
+    """At most one request per `interval` seconds across all threads of the process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._next = 0.0
+
+    def wait(self, interval: float) -> None:
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next)
+            self._next = start + interval
+        if start > now:
+            time.sleep(start - now)
+
+
+_PACER = _Pacer()
+
+
+@dataclass(frozen=True)
+class _Route:
+    base_url: str
+    timeout: float
+    interval: float
+
+
+_current_route: contextvars.ContextVar[_Route | None] = contextvars.ContextVar(
+    "kratom_watch_route", default=None
+)
+
+
+def _route(request: urllib.request.Request, *args, **kwargs):
+    """Stand-in for Bio.Entrez.urlopen: same request, our base URL, pacing and timeout."""
+    route = _current_route.get()
+    if route is None:  # Entrez used outside EutilsClient: leave it untouched.
+        return urllib.request.urlopen(request, *args, **kwargs)
+    if request.full_url.startswith(NCBI_EUTILS_URL):
+        request.full_url = route.base_url + request.full_url[len(NCBI_EUTILS_URL):]
+    _PACER.wait(route.interval)
+    return urllib.request.urlopen(request, timeout=route.timeout)
+
+
+Entrez.urlopen = _route
+Entrez.max_tries = 1  # our _call retries, with backoff
+
+
+class _Transient(Exception):
+    """A failure worth another attempt; `wait` is the server's Retry-After if it sent one."""
+
+    def __init__(self, reason: str, wait: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.wait = wait
+
+
+class WebEnvExpired(PubMedError):
+    """The history server forgot our search; search again."""
+
+
+class EutilsClient:
+    def __init__(self, settings: Settings, *, backoff: float = 1.0, max_attempts: int = MAX_ATTEMPTS):
+        self.settings = settings
+        self.backoff = backoff
+        self.max_attempts = max_attempts
+        api_key = settings.ncbi_api_key
+        self._route = _Route(
+            base_url=settings.eutils_url,
+            timeout=settings.timeout,
+            # NCBI allows 3 requests/s without a key, 10 with one; stay just under.
+            interval=0.105 if api_key else 0.35,
+        )
+        self._identity = {
+            "tool": settings.ncbi_tool,
+            "email": settings.ncbi_email,
+            "api_key": api_key.reveal() if api_key else None,
+        }
+
+    def search_window(self, query: str, since: date, until: date) -> SearchResult:
+        """All PMIDs matching `query` that were created in PubMed from `since` to `until`.
+
+        The window is on [crdt], the date the record was created in PubMed,
+        both days included; the search is kept on the history server.
+        """
+        term = f'({query}) AND ("{since:%Y/%m/%d}"[crdt] : "{until:%Y/%m/%d}"[crdt])'
+        body = self._call(
+            "esearch",
+            lambda: Entrez.esearch(
+                db="pubmed", term=term, usehistory="y", retmax=ESEARCH_MAX_IDS, **self._identity
+            ),
+        )
+        return _parse_search(body)
+
+    def fetch_batch(self, search: SearchResult, start: int, size: int) -> list[Paper]:
+        """Records start..start+size of a search, in one efetch from the history server."""
+        body = self._call(
+            "efetch",
+            lambda: Entrez.efetch(
+                db="pubmed",
+                WebEnv=search.webenv,
+                query_key=search.query_key,
+                retstart=start,
+                retmax=size,
+                retmode="xml",
+                **self._identity,
+            ),
+        )
+        if b"<ERROR>" in body[:2000] and b"<PubmedArticle" not in body[:2000]:
+            message = _error_message(body)
+            if "unable to obtain query" in message.lower() or "webenv" in message.lower():
+                raise WebEnvExpired(f"efetch: the search expired on the history server ({message})")
+            raise PubMedError(f"efetch failed: {message}")
+        return list(iter_papers(body))
+
+    def fetch_ids(self, pmids: list[str]) -> list[Paper]:
+        """Records by PMID (POST, as NCBI asks for long id lists)."""
+        body = self._call(
+            "efetch",
+            lambda: Entrez.efetch(
+                db="pubmed", id=",".join(pmids), retmode="xml", **self._identity
+            ),
+        )
+        return list(iter_papers(body))
+
+    def _call(self, name: str, open_request: Callable) -> bytes:
+        """Open and read one E-utilities request, retrying transient failures."""
+        token = _current_route.set(self._route)
+        try:
+            for attempt in range(1, self.max_attempts + 1):
+                try:
+                    return self._attempt(open_request)
+                except _Transient as failure:
+                    if attempt == self.max_attempts:
+                        raise PubMedError(
+                            f"{name} failed after {attempt} attempts: {failure.reason}"
+                        ) from None
+                    delay = failure.wait
+                    if delay is None:
+                        delay = self.backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)
+                    log.warning("%s: %s; retrying in %.1f s", name, failure.reason, delay)
+                    time.sleep(delay)
+        finally:
+            _current_route.reset(token)
+        raise AssertionError("unreachable")
+
+    def _attempt(self, open_request: Callable) -> bytes:
+        try:
+            with open_request() as handle:
+                body = handle.read()
+        except urllib.error.HTTPError as error:
+            if error.code == 429 or error.code >= 500:
+                raise _Transient(f"HTTP {error.code}", _retry_after(error.headers)) from None
+            detail = _error_message(error.read() or b"") or error.reason
+            raise PubMedError(f"E-utilities refused the request: HTTP {error.code} {detail}") from None
+        except urllib.error.URLError as error:
+            raise _Transient(f"cannot reach E-utilities ({_reason(error.reason)})") from None
+        except http.client.IncompleteRead:
+            raise _Transient("the answer was cut off mid-body") from None
+        except (TimeoutError, socket.timeout):
+            raise _Transient(f"no answer within {self._route.timeout:g} s") from None
+        except (ConnectionError, http.client.HTTPException) as error:
+            raise _Transient(f"connection failed ({type(error).__name__})") from None
+        if b"<ERROR>" in body[:2000]:
+            message = _error_message(body)
+            if any(m in message.lower() for m in _TRANSIENT_MESSAGES):
+                raise _Transient(f"NCBI error: {message}")
+        return body
+
+
+def _parse_search(body: bytes) -> SearchResult:
+    try:
+        root = etree.fromstring(body, etree.XMLParser(load_dtd=False, no_network=True))
+    except etree.XMLSyntaxError as error:
+        raise PubMedError(f"esearch answered malformed XML: {error}") from None
+    error = root.findtext("ERROR")
+    if error:
+        raise PubMedError(f"PubMed rejected the search: {error.strip()}")
+    count = root.findtext("Count")
+    webenv = root.findtext("WebEnv")
+    query_key = root.findtext("QueryKey")
+    if count is None or not count.isdigit() or not webenv or not query_key:
+        raise PubMedError("esearch answered without Count, WebEnv and QueryKey")
+    pmids = tuple((e.text or "").strip() for e in root.iterfind("IdList/Id"))
+    if int(count) > ESEARCH_MAX_IDS:
+        raise PubMedError(
+            f"the window matches {count} records, more than the {ESEARCH_MAX_IDS} ESearch "
+            "can list: run it as shorter windows"
+        )
+    if len(pmids) != int(count):
+        raise PubMedError(f"esearch counted {count} records but listed {len(pmids)}")
+    return SearchResult(count=int(count), webenv=webenv, query_key=query_key, pmids=pmids)
+
+
+def _error_message(body: bytes) -> str:
+    try:
+        root = etree.fromstring(body, etree.XMLParser(load_dtd=False, no_network=True, recover=True))
+    except etree.XMLSyntaxError:
+        root = None
+    if root is not None:
+        found = root.findtext(".//ERROR") if root.tag != "ERROR" else root.text
+        if found:
+            return " ".join(found.split())
+    return " ".join(body[:200].decode("utf-8", "replace").split())
+
+
+def _retry_after(headers) -> float | None:
+    value = headers.get("Retry-After") if headers else None
+    if value and value.strip().isdigit():
+        return min(float(value), MAX_RETRY_AFTER)
+    return None
+
+
+def _reason(reason: object) -> str:
+    if isinstance(reason, (TimeoutError, socket.timeout)):
+        return "timed out"
+    if isinstance(reason, OSError) and reason.strerror:
+        return reason.strerror
+    return type(reason).__name__

@@ -1,0 +1,280 @@
+"""The SQLite store: papers keyed on PMID, and a record of every run.
+
+The schema lives here and only here. Writes are keyed upserts, so a rerun of
+any window, or a rerun after a crash, leaves no duplicates.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from flows.errors import StoreError
+from flows.models import AbstractSection, Paper
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS papers (
+    pmid TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    abstract TEXT NOT NULL,            -- JSON [[label, fragment], ...]
+    authors TEXT NOT NULL,             -- JSON list
+    journal TEXT NOT NULL,
+    pub_year INTEGER,
+    pub_date TEXT NOT NULL,
+    entry_date TEXT,                   -- ISO date the record was created in PubMed
+    doi TEXT NOT NULL,
+    publication_types TEXT NOT NULL,   -- JSON list
+    mesh_terms TEXT NOT NULL,          -- JSON list
+    design TEXT NOT NULL,
+    depression_relevant INTEGER NOT NULL,
+    evidence TEXT NOT NULL,            -- JSON list
+    confidence REAL NOT NULL,
+    classifier_version TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_updated TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS papers_entry_date ON papers (entry_date);
+
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,                -- manual | scheduled
+    since TEXT NOT NULL,
+    until TEXT NOT NULL,
+    query TEXT NOT NULL,
+    status TEXT NOT NULL,              -- running | completed | failed
+    found INTEGER,                     -- Count esearch reported
+    stored INTEGER,                    -- papers of the window now in the store
+    new INTEGER,                       -- of those, first seen in this run
+    error TEXT,
+    started TEXT NOT NULL,
+    finished TEXT
+);
+
+CREATE TABLE IF NOT EXISTS run_papers (
+    run_id INTEGER NOT NULL REFERENCES runs (id),
+    pmid TEXT NOT NULL REFERENCES papers (pmid),
+    PRIMARY KEY (run_id, pmid)
+);
+"""
+
+_PAPER_COLUMNS = (
+    "pmid", "title", "abstract", "authors", "journal", "pub_year", "pub_date", "entry_date",
+    "doi", "publication_types", "mesh_terms", "design", "depression_relevant", "evidence",
+    "confidence", "classifier_version",
+)
+
+
+@dataclass(frozen=True)
+class Run:
+    id: int
+    kind: str
+    since: date
+    until: date
+    status: str
+    found: int | None
+    stored: int | None
+    new: int | None
+    error: str | None
+    started: str
+    finished: str | None
+
+
+class Store:
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        try:
+            if str(path) != ":memory:":
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self.db.execute("PRAGMA journal_mode = WAL")
+            self._migrate()
+        except (sqlite3.Error, OSError) as error:
+            raise StoreError(f"cannot open the store {self.path}: {_describe(error)}") from None
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"the store {self.path} was written by a newer kratom-watch "
+                f"(schema {version}, this one knows {SCHEMA_VERSION})"
+            )
+        with self._transaction():
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    self.db.execute(statement)
+            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+        except sqlite3.Error as error:
+            raise StoreError(f"cannot write the store {self.path}: {_describe(error)}") from None
+
+    # Papers
+
+    def upsert_papers(self, papers: Iterable[Paper]) -> int:
+        """Insert or update papers by PMID in one transaction; returns how many were new."""
+        now = _now()
+        new = 0
+        with self._transaction():
+            for paper in papers:
+                row = _paper_row(paper)
+                cursor = self.db.execute(
+                    f"INSERT INTO papers ({', '.join(_PAPER_COLUMNS)}, first_seen, last_updated) "
+                    f"VALUES ({', '.join('?' * len(_PAPER_COLUMNS))}, ?, ?) "
+                    "ON CONFLICT (pmid) DO NOTHING",
+                    (*row, now, now),
+                )
+                if cursor.rowcount:
+                    new += 1
+                    continue
+                # Known paper: update only when something changed, so last_updated means it.
+                assignments = ", ".join(f"{c} = ?" for c in _PAPER_COLUMNS[1:])
+                differs = " OR ".join(f"{c} IS NOT ?" for c in _PAPER_COLUMNS[1:])
+                self.db.execute(
+                    f"UPDATE papers SET {assignments}, last_updated = ? "
+                    f"WHERE pmid = ? AND ({differs})",
+                    (*row[1:], now, row[0], *row[1:]),
+                )
+        return new
+
+    def papers(self, pmids: Iterable[str]) -> list[Paper]:
+        wanted = list(dict.fromkeys(pmids))
+        found: dict[str, Paper] = {}
+        for chunk_start in range(0, len(wanted), 500):
+            chunk = wanted[chunk_start : chunk_start + 500]
+            rows = self.db.execute(
+                f"SELECT {', '.join(_PAPER_COLUMNS)} FROM papers "
+                f"WHERE pmid IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            )
+            for row in rows:
+                paper = _paper_from_row(row)
+                found[paper.pmid] = paper
+        return [found[p] for p in wanted if p in found]
+
+    def known_pmids(self, pmids: Iterable[str]) -> set[str]:
+        return {p.pmid for p in self.papers(pmids)}
+
+    def count_papers(self) -> int:
+        return self.db.execute("SELECT count(*) FROM papers").fetchone()[0]
+
+    # Runs
+
+    def start_run(self, kind: str, since: date, until: date, query: str) -> int:
+        with self._transaction():
+            cursor = self.db.execute(
+                "INSERT INTO runs (kind, since, until, query, status, started) "
+                "VALUES (?, ?, ?, ?, 'running', ?)",
+                (kind, since.isoformat(), until.isoformat(), query, _now()),
+            )
+        return cursor.lastrowid
+
+    def record_run_papers(self, run_id: int, pmids: Iterable[str]) -> None:
+        with self._transaction():
+            self.db.executemany(
+                "INSERT OR IGNORE INTO run_papers (run_id, pmid) VALUES (?, ?)",
+                [(run_id, p) for p in pmids],
+            )
+
+    def finish_run(
+        self,
+        run_id: int,
+        status: str,
+        *,
+        found: int | None = None,
+        stored: int | None = None,
+        new: int | None = None,
+        error: str | None = None,
+    ) -> None:
+        with self._transaction():
+            self.db.execute(
+                "UPDATE runs SET status = ?, found = ?, stored = ?, new = ?, error = ?, "
+                "finished = ? WHERE id = ?",
+                (status, found, stored, new, error, _now(), run_id),
+            )
+
+    def runs(self) -> list[Run]:
+        rows = self.db.execute(
+            "SELECT id, kind, since, until, status, found, stored, new, error, started, finished "
+            "FROM runs ORDER BY id"
+        )
+        return [
+            Run(r[0], r[1], date.fromisoformat(r[2]), date.fromisoformat(r[3]), *r[4:])
+            for r in rows
+        ]
+
+
+def _paper_row(paper: Paper) -> tuple:
+    return (
+        paper.pmid,
+        paper.title,
+        json.dumps([[s.label, s.text] for s in paper.abstract], ensure_ascii=False),
+        json.dumps(paper.authors, ensure_ascii=False),
+        paper.journal,
+        paper.pub_year,
+        paper.pub_date,
+        paper.entry_date.isoformat() if paper.entry_date else None,
+        paper.doi,
+        json.dumps(paper.publication_types, ensure_ascii=False),
+        json.dumps(paper.mesh_terms, ensure_ascii=False),
+        paper.design,
+        int(paper.depression_relevant),
+        json.dumps(paper.evidence, ensure_ascii=False),
+        paper.confidence,
+        paper.classifier_version,
+    )
+
+
+def _paper_from_row(row: tuple) -> Paper:
+    values = dict(zip(_PAPER_COLUMNS, row, strict=True))
+    return Paper(
+        pmid=values["pmid"],
+        title=values["title"],
+        abstract=[AbstractSection(label, text) for label, text in json.loads(values["abstract"])],
+        authors=json.loads(values["authors"]),
+        journal=values["journal"],
+        pub_year=values["pub_year"],
+        pub_date=values["pub_date"],
+        entry_date=date.fromisoformat(values["entry_date"]) if values["entry_date"] else None,
+        doi=values["doi"],
+        publication_types=json.loads(values["publication_types"]),
+        mesh_terms=json.loads(values["mesh_terms"]),
+        design=values["design"],
+        depression_relevant=bool(values["depression_relevant"]),
+        evidence=json.loads(values["evidence"]),
+        confidence=values["confidence"],
+        classifier_version=values["classifier_version"],
+    )
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _describe(error: BaseException) -> str:
+    return str(error) or type(error).__name__

@@ -1,0 +1,61 @@
+"""Shared fixtures: the network guard, the E-utilities server, Prefect, settings."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests import netguard
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Before Prefect is imported anywhere: no telemetry, no Cloud, quiet logs.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_CLOUD_ENABLE_ORCHESTRATION_TELEMETRY", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+netguard.install()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if netguard.violations:
+        print("\nOutbound network use during the tests:", *netguard.violations, sep="\n  ")
+        session.exitstatus = 1
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One Prefect test server for the whole session (it takes ~12 s to start)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture
+def kw_env(tmp_path, monkeypatch):
+    """Environment of a kratom-watch run with its own store and reports folder."""
+    env = {
+        "NCBI_EMAIL": "tests@example.org",
+        "KRATOM_WATCH_DB": str(tmp_path / "store.sqlite"),
+        "KRATOM_WATCH_REPORTS": str(tmp_path / "reports"),
+    }
+    for name in ("NCBI_API_KEY", "KRATOM_WATCH_EUTILS_URL", "KRATOM_WATCH_QUERY",
+                 "KRATOM_WATCH_TIMEZONE", "KRATOM_WATCH_BATCH_SIZE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
+
+
+def run_cli(args: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
+    """kratom-watch in a subprocess, with the network guard installed in it too."""
+    code = "from tests import netguard; netguard.install(); from flows.cli import main; main()"
+    full_env = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=timeout,
+    )

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+import pytest
+
+from flows.markup import plain_text, safe_html
+
+
+@pytest.mark.parametrize(
+    "fragment, shown",
+    [
+        ("<i>Mitragyna speciosa</i> use", "<i>Mitragyna speciosa</i> use"),
+        ("&lt;script&gt;alert(1)&lt;/script&gt;", "&lt;script&gt;alert(1)&lt;/script&gt;"),
+        ("<script>alert(1)</script>", "&lt;script&gt;alert(1)&lt;/script&gt;"),
+        ('<img src=x onerror="alert(1)">', "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;"),
+        ('<i onclick="x()">a</i>', "&lt;i onclick=&#34;x()&#34;&gt;a</i>"),
+        ("r<sup>2</sup> &amp; p", "r<sup>2</sup> &amp; p"),
+    ],
+)
+def test_only_inline_tags_render(fragment, shown):
+    assert str(safe_html(fragment)) == shown
+
+
+def test_plain_text_drops_inline_tags_and_decodes():
+    assert plain_text("<i>M. speciosa</i> &amp; r<sup>2</sup>&lt;1") == "M. speciosa & r2<1"
