@@ -23,8 +23,19 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 # Below this confidence the label reads "probably <design>".
 CONFIDENT = 0.6
 CSV_COLUMNS = (
-    "pmid", "title", "authors", "journal", "year", "entry_date", "doi", "design",
-    "design_name", "depression_relevant", "evidence", "confidence", "pubmed_url",
+    "pmid",
+    "title",
+    "authors",
+    "journal",
+    "year",
+    "entry_date",
+    "doi",
+    "design",
+    "design_name",
+    "depression_relevant",
+    "evidence",
+    "confidence",
+    "pubmed_url",
 )
 
 
@@ -82,7 +93,9 @@ def build_digest(papers: list[Paper], since: date, until: date) -> Digest:
     digest = Digest(since=since, until=until)
     for relevant, sections in ((True, digest.relevant), (False, digest.other)):
         for d in DESIGNS:
-            chosen = [p for p in papers if p.depression_relevant == relevant and p.design == d.label]
+            chosen = [
+                p for p in papers if p.depression_relevant == relevant and p.design == d.label
+            ]
             chosen.sort(key=lambda p: (p.entry_date or date.min, p.pmid), reverse=True)
             if chosen:
                 sections.append(Section(design=d, papers=[_view(p) for p in chosen]))
@@ -166,12 +179,23 @@ def digest_csv(digest: Digest) -> str:
     writer.writerow(CSV_COLUMNS)
     for view in digest.papers:
         p = view.paper
-        writer.writerow([
-            p.pmid, view.title_text, "; ".join(p.authors), p.journal, p.pub_year or "",
-            p.entry_date.isoformat() if p.entry_date else "", p.doi, p.design, view.design.heading,
-            str(p.depression_relevant).lower(), view.evidence, f"{p.confidence:.2f}",
-            p.pubmed_url,
-        ])
+        writer.writerow(
+            [
+                p.pmid,
+                view.title_text,
+                "; ".join(p.authors),
+                p.journal,
+                p.pub_year or "",
+                p.entry_date.isoformat() if p.entry_date else "",
+                p.doi,
+                p.design,
+                view.design.heading,
+                str(p.depression_relevant).lower(),
+                view.evidence,
+                f"{p.confidence:.2f}",
+                p.pubmed_url,
+            ]
+        )
     return out.getvalue()
 
 

@@ -14,7 +14,7 @@ import re
 from markupsafe import Markup, escape
 
 INLINE_TAGS = ("i", "b", "u", "sup", "sub", "em", "strong")
-_INLINE_TAG = re.compile(r"(</?(?:%s)>)" % "|".join(INLINE_TAGS))
+_INLINE_TAG = re.compile(r"(</?(?:{})>)".format("|".join(INLINE_TAGS)))
 _ANY_TAG = re.compile(r"</?[A-Za-z][^>]*>")
 
 

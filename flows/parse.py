@@ -18,8 +18,12 @@ from flows.errors import PubMedError
 from flows.markup import fragment_from_element
 from flows.models import AbstractSection, Paper
 
-_MONTHS = {m: i for i, m in enumerate(
-    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1
+    )
+}
 
 
 def iter_papers(source: bytes | io.BufferedIOBase) -> Iterator[Paper]:
@@ -65,7 +69,9 @@ def parse_article(article: etree._Element) -> Paper:
         entry_date=parse_entry_date(article.find("PubmedData/History")),
         doi=parse_doi(article.find("PubmedData/ArticleIdList"), art),
         publication_types=[_text(t) for t in art.findall("PublicationTypeList/PublicationType")],
-        mesh_terms=[_text(d) for d in citation.findall("MeshHeadingList/MeshHeading/DescriptorName")],
+        mesh_terms=[
+            _text(d) for d in citation.findall("MeshHeadingList/MeshHeading/DescriptorName")
+        ],
     )
 
 

@@ -86,7 +86,9 @@ def store_batch(db_path: Path, papers: list[Paper]) -> int:
 
 
 @task(name="render-digest", cache_policy=NONE)
-def render(db_path: Path, reports_dir: Path, since: date, until: date, pmids: list[str]) -> list[Path]:
+def render(
+    db_path: Path, reports_dir: Path, since: date, until: date, pmids: list[str]
+) -> list[Path]:
     with Store(db_path) as store:
         papers = store.papers(pmids)
     return render_digest(build_digest(papers, since, until), reports_dir)
@@ -126,7 +128,9 @@ def _collect_and_render(settings: Settings, since: date, until: date, logger):
     logger.info("searching PubMed for records created %s to %s", since, until)
     search = search_window(settings, since, until)
     batches = math.ceil(search.count / settings.batch_size)
-    logger.info("%d records; fetching in %d batch(es) of %d", search.count, batches, settings.batch_size)
+    logger.info(
+        "%d records; fetching in %d batch(es) of %d", search.count, batches, settings.batch_size
+    )
     new = 0
     for start in range(0, search.count, settings.batch_size):
         papers = fetch_batch(settings, search, start)
@@ -149,6 +153,10 @@ def _collect_and_render(settings: Settings, since: date, until: date, logger):
             f"(PMIDs {shown}); no digest was written"
         )
     paths = render(settings.db_path, settings.reports_dir, since, until, list(search.pmids))
-    logger.info("stored %d papers (%d new); digest written to %s", search.count, new,
-                ", ".join(str(p) for p in paths))
+    logger.info(
+        "stored %d papers (%d new); digest written to %s",
+        search.count,
+        new,
+        ", ".join(str(p) for p in paths),
+    )
     return paths, list(search.pmids), search.count, new

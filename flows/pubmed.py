@@ -93,7 +93,7 @@ def _route(request: urllib.request.Request, *args, **kwargs):
     if route is None:  # Entrez used outside EutilsClient: leave it untouched.
         return urllib.request.urlopen(request, *args, **kwargs)
     if request.full_url.startswith(NCBI_EUTILS_URL):
-        request.full_url = route.base_url + request.full_url[len(NCBI_EUTILS_URL):]
+        request.full_url = route.base_url + request.full_url[len(NCBI_EUTILS_URL) :]
     _PACER.wait(route.interval)
     return urllib.request.urlopen(request, timeout=route.timeout)
 
@@ -116,7 +116,9 @@ class WebEnvExpired(PubMedError):
 
 
 class EutilsClient:
-    def __init__(self, settings: Settings, *, backoff: float = 1.0, max_attempts: int = MAX_ATTEMPTS):
+    def __init__(
+        self, settings: Settings, *, backoff: float = 1.0, max_attempts: int = MAX_ATTEMPTS
+    ):
         self.settings = settings
         self.backoff = backoff
         self.max_attempts = max_attempts
@@ -173,9 +175,7 @@ class EutilsClient:
         """Records by PMID (POST, as NCBI asks for long id lists)."""
         body = self._call(
             "efetch",
-            lambda: Entrez.efetch(
-                db="pubmed", id=",".join(pmids), retmode="xml", **self._identity
-            ),
+            lambda: Entrez.efetch(db="pubmed", id=",".join(pmids), retmode="xml", **self._identity),
         )
         return list(iter_papers(body))
 
@@ -208,12 +208,14 @@ class EutilsClient:
             if error.code == 429 or error.code >= 500:
                 raise _Transient(f"HTTP {error.code}", _retry_after(error.headers)) from None
             detail = _error_message(error.read() or b"") or error.reason
-            raise PubMedError(f"E-utilities refused the request: HTTP {error.code} {detail}") from None
+            raise PubMedError(
+                f"E-utilities refused the request: HTTP {error.code} {detail}"
+            ) from None
         except urllib.error.URLError as error:
             raise _Transient(f"cannot reach E-utilities ({_reason(error.reason)})") from None
         except http.client.IncompleteRead:
             raise _Transient("the answer was cut off mid-body") from None
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             raise _Transient(f"no answer within {self._route.timeout:g} s") from None
         except (ConnectionError, http.client.HTTPException) as error:
             raise _Transient(f"connection failed ({type(error).__name__})") from None
@@ -250,7 +252,9 @@ def _parse_search(body: bytes) -> SearchResult:
 
 def _error_message(body: bytes) -> str:
     try:
-        root = etree.fromstring(body, etree.XMLParser(load_dtd=False, no_network=True, recover=True))
+        root = etree.fromstring(
+            body, etree.XMLParser(load_dtd=False, no_network=True, recover=True)
+        )
     except etree.XMLSyntaxError:
         root = None
     if root is not None:

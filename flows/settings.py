@@ -127,8 +127,7 @@ def _base_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
         raise SettingsError(
-            f"KRATOM_WATCH_EUTILS_URL={url!r} is not an http(s) base URL "
-            f"such as {NCBI_EUTILS_URL}"
+            f"KRATOM_WATCH_EUTILS_URL={url!r} is not an http(s) base URL such as {NCBI_EUTILS_URL}"
         )
     return url if url.endswith("/") else url + "/"
 

@@ -65,9 +65,22 @@ CREATE TABLE IF NOT EXISTS run_papers (
 """
 
 _PAPER_COLUMNS = (
-    "pmid", "title", "abstract", "authors", "journal", "pub_year", "pub_date", "entry_date",
-    "doi", "publication_types", "mesh_terms", "design", "depression_relevant", "evidence",
-    "confidence", "classifier_version",
+    "pmid",
+    "title",
+    "abstract",
+    "authors",
+    "journal",
+    "pub_year",
+    "pub_date",
+    "entry_date",
+    "doi",
+    "publication_types",
+    "mesh_terms",
+    "design",
+    "depression_relevant",
+    "evidence",
+    "confidence",
+    "classifier_version",
 )
 
 

@@ -43,19 +43,30 @@ def kw_env(tmp_path, monkeypatch):
         "KRATOM_WATCH_DB": str(tmp_path / "store.sqlite"),
         "KRATOM_WATCH_REPORTS": str(tmp_path / "reports"),
     }
-    for name in ("NCBI_API_KEY", "KRATOM_WATCH_EUTILS_URL", "KRATOM_WATCH_QUERY",
-                 "KRATOM_WATCH_TIMEZONE", "KRATOM_WATCH_BATCH_SIZE"):
+    for name in (
+        "NCBI_API_KEY",
+        "KRATOM_WATCH_EUTILS_URL",
+        "KRATOM_WATCH_QUERY",
+        "KRATOM_WATCH_TIMEZONE",
+        "KRATOM_WATCH_BATCH_SIZE",
+    ):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return env
 
 
-def run_cli(args: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
+def run_cli(
+    args: list[str], env: dict[str, str], timeout: float = 120
+) -> subprocess.CompletedProcess:
     """kratom-watch in a subprocess, with the network guard installed in it too."""
     code = "from tests import netguard; netguard.install(); from flows.cli import main; main()"
     full_env = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
     return subprocess.run(
         [sys.executable, "-c", code, *args],
-        cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=timeout,
+        cwd=ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )

@@ -65,8 +65,10 @@ def test_one_line_multi_record_file():
     "body, message",
     [
         (b"<PubmedArticleSet><PubmedArticle><MedlineCitation>", "malformed XML"),
-        (b"<eFetchResult><ERROR>Unable to obtain query #1</ERROR></eFetchResult>",
-         "Unable to obtain query #1"),
+        (
+            b"<eFetchResult><ERROR>Unable to obtain query #1</ERROR></eFetchResult>",
+            "Unable to obtain query #1",
+        ),
     ],
 )
 def test_bad_answers_are_errors(body, message):

@@ -13,7 +13,10 @@ def paper(pmid: str, **changes) -> Paper:
     fields = dict(
         pmid=pmid,
         title="<i>Mitragyna speciosa</i> and mood",
-        abstract=[AbstractSection("METHODS", "A survey."), AbstractSection("RESULTS", "r<sup>2</sup>")],
+        abstract=[
+            AbstractSection("METHODS", "A survey."),
+            AbstractSection("RESULTS", "r<sup>2</sup>"),
+        ],
         authors=["Smith J", "Doe A"],
         journal="J Test",
         pub_year=2026,
@@ -60,7 +63,13 @@ def test_runs_are_recorded(store):
     store.finish_run(run_id, "completed", found=2, stored=2, new=1)
     (run,) = store.runs()
     assert (run.kind, run.since, run.until, run.status, run.found, run.new) == (
-        "manual", date(2026, 11, 2), date(2026, 11, 8), "completed", 2, 1)
+        "manual",
+        date(2026, 11, 2),
+        date(2026, 11, 8),
+        "completed",
+        2,
+        1,
+    )
     assert run.finished is not None
 
 

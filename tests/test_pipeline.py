@@ -1,0 +1,183 @@
+"""End to end: the CLI and the Prefect flow against the local E-utilities server."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import math
+import sqlite3
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from click.testing import CliRunner
+
+from flows.cli import cli
+from flows.pipeline import last_complete_week
+from tests.conftest import run_cli
+from tests.eutils_server import EutilsServer, corpus_records, load_corpus
+
+FIRST_DAY = date(2026, 10, 26)
+SINCE, UNTIL = date(2026, 11, 2), date(2026, 11, 8)
+
+
+def created(row: dict) -> date:
+    """Test dates (the corpus has none): the PMID-bearing records spread over four weeks."""
+    return FIRST_DAY + timedelta(days=int(row["pmid"]) % 28)
+
+
+@pytest.fixture
+def corpus_server():
+    with EutilsServer(corpus_records(created)) as server:
+        yield server
+
+
+def in_window(since: date, until: date) -> set[str]:
+    return {r["pmid"] for r in load_corpus() if r["pmid"] and since <= created(r) <= until}
+
+
+def store_rows(db: str) -> list[tuple]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT * FROM papers ORDER BY pmid").fetchall()
+
+
+def invoke(args: list[str]):
+    return CliRunner().invoke(cli, args, catch_exceptions=False)
+
+
+@pytest.fixture
+def env(kw_env, corpus_server, monkeypatch):
+    monkeypatch.setenv("KRATOM_WATCH_EUTILS_URL", corpus_server.base_url)
+    monkeypatch.setenv("KRATOM_WATCH_BATCH_SIZE", "4")
+    return kw_env
+
+
+def test_window_run_stores_and_reports_exactly_that_window(prefect_harness, env, corpus_server):
+    expected = in_window(SINCE, UNTIL)
+    assert len(expected) > 4, "the test dates should put several batches in the window"
+
+    result = invoke(["run", "--since", str(SINCE), "--until", str(UNTIL)])
+
+    assert result.exit_code == 0, result.output
+    paths = result.stdout.split()
+    assert [p.rsplit(".", 1)[1] for p in paths] == ["html", "txt", "csv"]
+    html, text, table = (Path(p).read_text(encoding="utf-8") for p in paths)
+    assert {row[0] for row in store_rows(env["KRATOM_WATCH_DB"])} == expected
+    rows = list(csv.DictReader(table.splitlines()))
+    assert {r["pmid"] for r in rows} == expected
+    for name in ("pmid", "title", "journal", "year", "doi", "design", "depression_relevant"):
+        assert name in rows[0]
+    for pmid in expected:
+        assert f'href="https://pubmed.ncbi.nlm.nih.gov/{pmid}/"' in html
+        assert f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/" in text
+    assert corpus_server.count("esearch") == 1
+    assert corpus_server.count("efetch") == math.ceil(len(expected) / 4)
+    (search,) = [r for r in corpus_server.requests if r.endpoint == "esearch"]
+    assert search.params["usehistory"] == "y"
+    assert '"2026/11/02"[crdt] : "2026/11/08"[crdt]' in search.params["term"]
+    assert all("WebEnv" in r.params for r in corpus_server.requests if r.endpoint == "efetch")
+
+
+def test_second_run_changes_nothing(prefect_harness, env, corpus_server):
+    args = ["run", "--since", str(SINCE), "--until", str(UNTIL)]
+    first = invoke(args)
+    rows = store_rows(env["KRATOM_WATCH_DB"])
+    files = {p: Path(p).read_bytes() for p in first.stdout.split()}
+
+    second = invoke(args)
+
+    assert second.exit_code == 0, second.output
+    assert second.stdout == first.stdout
+    assert store_rows(env["KRATOM_WATCH_DB"]) == rows
+    assert {p: Path(p).read_bytes() for p in second.stdout.split()} == files
+    with sqlite3.connect(env["KRATOM_WATCH_DB"]) as conn:
+        runs = conn.execute("SELECT status, found FROM runs").fetchall()
+    assert runs == [("completed", len(rows))] * 2
+
+
+def test_run_is_visible_in_prefect(prefect_harness, env):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+
+    result = invoke(["run", "--since", str(SINCE), "--until", str(UNTIL)])
+    assert result.exit_code == 0, result.output
+
+    async def weekly_runs():
+        async with get_client() as client:
+            return await client.read_flow_runs(
+                flow_filter=FlowFilter(name=FlowFilterName(any_=["weekly-digest"]))
+            )
+
+    runs = asyncio.run(weekly_runs())
+    latest = max(runs, key=lambda r: r.created)
+    assert latest.state.is_completed()
+    assert latest.parameters == {"since": str(SINCE), "until": str(UNTIL), "kind": "manual"}
+
+
+def test_no_dates_means_last_complete_week(prefect_harness, env, corpus_server, monkeypatch):
+    monkeypatch.setenv("KRATOM_WATCH_TIMEZONE", "Pacific/Auckland")
+    today = datetime.now(ZoneInfo("Pacific/Auckland")).date()
+    since, until = last_complete_week(today)
+    # Put a record in that week, and one the day after it.
+    rows = [r for r in load_corpus() if r["pmid"]][:2]
+    corpus_server.add(
+        corpus_records(lambda row: since if row is rows[0] else until + timedelta(1), rows)
+    )
+
+    result = invoke(["run"])
+
+    assert result.exit_code == 0, result.output
+    html_path = result.stdout.split()[0]
+    assert html_path.endswith(f"kratom-watch_{since}_{until}.html")
+    html = Path(html_path).read_text(encoding="utf-8")
+    assert f"/{rows[0]['pmid']}/" in html
+    assert f"/{rows[1]['pmid']}/" not in html
+
+
+def test_empty_window_says_so(prefect_harness, env):
+    result = invoke(["run", "--since", "2025-01-06", "--until", "2025-01-12"])
+
+    assert result.exit_code == 0, result.output
+    html, text, table = (Path(p).read_text(encoding="utf-8") for p in result.stdout.split())
+    assert "No new papers this week" in html
+    assert "No new papers this week" in text
+    assert table.count("\n") == 1  # the header alone
+
+
+@pytest.mark.parametrize(
+    "args, env_changes, message",
+    [
+        (["run", "--since", "2026-13-01"], {}, "'2026-13-01' is not a date in the form YYYY-MM-DD"),
+        (["run", "--since", "2026-11-08", "--until", "2026-11-02"], {}, "the window is reversed"),
+        (["run", "--since", "2999-01-01"], {}, "the window starts in the future"),
+        (["run", "--until", "2026-11-02"], {}, "--until needs --since"),
+        (["run", "--sinse", "2026-11-02"], {}, "No such option: --sinse"),
+        (["run"], {"NCBI_EMAIL": ""}, "NCBI_EMAIL is not set"),
+        (["run"], {"KRATOM_WATCH_EUTILS_URL": "ftp://x"}, "KRATOM_WATCH_EUTILS_URL='ftp://x'"),
+        (["run"], {"KRATOM_WATCH_TIMEZONE": "Mars/Olympus"}, "not a known time zone"),
+        (["run"], {"KRATOM_WATCH_BATCH_SIZE": "many"}, "KRATOM_WATCH_BATCH_SIZE='many'"),
+    ],
+)
+def test_bad_input_gets_one_clear_line(kw_env, args, env_changes, message):
+    result = run_cli(args, {**kw_env, **env_changes})
+
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len([line for line in result.stderr.splitlines() if line.startswith("Error")]) == 1
+    assert result.stdout == ""
+
+
+def test_query_rejected_by_pubmed_fails_the_run(prefect_harness, env, corpus_server):
+    from tests.eutils_server import error_body
+
+    corpus_server.fail("esearch", error_body("Invalid query: unbalanced parentheses"))
+
+    result = invoke(["run", "--since", str(SINCE), "--until", str(UNTIL)])
+
+    assert result.exit_code == 1
+    assert "PubMed rejected the search: Invalid query: unbalanced parentheses" in result.stderr
+    assert result.stdout == ""
+    with sqlite3.connect(env["KRATOM_WATCH_DB"]) as conn:
+        assert conn.execute("SELECT status FROM runs").fetchall() == [("failed",)]
