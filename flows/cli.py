@@ -30,8 +30,19 @@ def cli() -> None:
 @cli.command()
 @click.option("--since", type=DateParam(), help="First day of the window (created in PubMed).")
 @click.option("--until", type=DateParam(), help="Last day of the window, included.")
-def run(since: date | None, until: date | None) -> None:
-    """Find, classify and store a window's papers and write its digest.
+@click.option(
+    "--scheduled",
+    is_flag=True,
+    help="Run as the weekly schedule does: with no dates, what is new since the last "
+    "scheduled run; papers sent before are left out and the ones listed are marked sent.",
+)
+@click.option(
+    "--mark-sent", is_flag=True, help="Mark this manual run's papers as sent for scheduled runs."
+)
+@click.option("--no-email", is_flag=True, help="Do not mail the digest, even if SMTP is set.")
+@click.option("--resend", is_flag=True, help="Mail the digest again to recipients who had it.")
+def run(since, until, scheduled, mark_sent, no_email, resend) -> None:
+    """Find, classify and store a window's papers; write (and mail) its digest.
 
     With no dates: the last complete Monday-to-Sunday week. Prints the paths
     of the files written, one per line.
@@ -40,21 +51,95 @@ def run(since: date | None, until: date | None) -> None:
     from flows.pipeline import resolve_window
     from flows.settings import load_settings
 
+    if scheduled and (since or until):
+        raise click.UsageError("--scheduled takes no dates (for a range, use --mark-sent)")
     settings = _or_fail(load_settings)
-    since, until = _or_fail(resolve_window, settings, since, until)
+    if not scheduled:
+        since, until = _or_fail(resolve_window, settings, since, until)
 
     from flows.pipeline import weekly_digest
 
-    state = weekly_digest(since=since, until=until, return_state=True)
+    state = weekly_digest(
+        since=since,
+        until=until,
+        kind="scheduled" if scheduled else "manual",
+        mark_sent=mark_sent,
+        send_email=not no_email,
+        resend=resend,
+        return_state=True,
+    )
     if not state.is_completed():
         raise click.ClickException(state.message or "the run failed (see the Prefect log)")
     for path in state.result():
         click.echo(path)
 
 
-def _or_fail(function, *args):
+@cli.command()
+def serve() -> None:
+    """Serve the weekly flow as a Prefect deployment with its weekly schedule.
+
+    Needs a Prefect server (`prefect server start`) or Prefect Cloud: schedules
+    never fire on Prefect's temporary server. Runs until interrupted.
+    """
+    from flows.schedule import serve_weekly
+    from flows.settings import load_settings
+
+    settings = _or_fail(load_settings)
+    _or_fail(serve_weekly, settings)
+
+
+@cli.command(name="classify")
+@click.argument("file", type=click.File("r", encoding="utf-8"), default="-")
+def classify_command(file) -> None:
+    """Classify JSON Lines records (FILE or stdin) and write one JSON line per record.
+
+    Each input line needs a title; pmid, abstract, publication_types and
+    mesh_terms are used when present. Output adds design, depression_relevant,
+    evidence and confidence. A bad line is reported on stderr with its number,
+    and the good lines are still written; the exit code is 1 if any line was bad.
+    """
+    from flows.evaluate import classify_jsonl
+
+    bad = classify_jsonl(file, click.get_text_stream("stdout"), click.get_text_stream("stderr"))
+    if bad:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--misses", is_flag=True, help="List each wrong record with its evidence.")
+def evaluate(file, misses) -> None:
+    """Score the classifier on a hand-labelled JSON Lines FILE (like tests/fixtures/dev.jsonl)."""
+    from flows.evaluate import evaluate as score
+    from flows.evaluate import format_evaluation, read_labelled
+
     try:
-        return function(*args)
+        rows = read_labelled(file)
+    except OSError as error:
+        raise click.ClickException(f"cannot read {file}: {error.strerror}") from None
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(format_evaluation(score(rows), misses=misses), nl=False)
+
+
+@cli.command()
+def reclassify() -> None:
+    """Bring every stored paper's label up to the current classifier version."""
+    from flows.classify import CLASSIFIER_VERSION
+    from flows.pipeline import reclassify_store
+    from flows.settings import load_settings
+
+    settings = _or_fail(load_settings, None, require_email=False)
+    changed, checked = _or_fail(reclassify_store, settings.db_path)
+    click.echo(
+        f"{checked} paper(s) reclassified to classifier {CLASSIFIER_VERSION}; "
+        f"{changed} label(s) changed"
+    )
+
+
+def _or_fail(function, *args, **kwargs):
+    try:
+        return function(*args, **kwargs)
     except KratomWatchError as error:
         raise click.ClickException(str(error)) from None
 

@@ -14,6 +14,16 @@ class AbstractSection:
     text: str  # an inline-markup fragment (see flows.markup)
 
 
+# The CommentsCorrections types that change how a reader should take a paper:
+# RefType -> (the digest's update kind, how the notice is introduced).
+NOTICE_KINDS = {
+    "RetractionIn": ("retracted", "Retraction in"),
+    "ExpressionOfConcernIn": ("comment", "Expression of concern in"),
+    "ErratumIn": ("erratum", "Erratum in"),
+    "CommentIn": ("comment", "Comment in"),
+}
+
+
 @dataclass
 class Paper:
     pmid: str
@@ -27,6 +37,9 @@ class Paper:
     doi: str = ""
     publication_types: list[str] = field(default_factory=list)
     mesh_terms: list[str] = field(default_factory=list)
+    # Notices PubMed links to this record: (RefType, RefSource), e.g.
+    # ("RetractionIn", "Addiction. 2026 Jan;121(1):5"). See NOTICE_KINDS.
+    notices: list[tuple[str, str]] = field(default_factory=list)
     # Set by the classifier.
     design: str = ""
     depression_relevant: bool = False

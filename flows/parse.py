@@ -16,7 +16,7 @@ from lxml import etree
 
 from flows.errors import PubMedError
 from flows.markup import fragment_from_element
-from flows.models import AbstractSection, Paper
+from flows.models import NOTICE_KINDS, AbstractSection, Paper
 
 _MONTHS = {
     m: i
@@ -72,6 +72,7 @@ def parse_article(article: etree._Element) -> Paper:
         mesh_terms=[
             _text(d) for d in citation.findall("MeshHeadingList/MeshHeading/DescriptorName")
         ],
+        notices=parse_notices(citation.find("CommentsCorrectionsList")),
     )
 
 
@@ -138,6 +139,17 @@ def parse_authors(author_list: etree._Element | None) -> list[str]:
         if name:
             names.append(name)
     return names
+
+
+def parse_notices(corrections: etree._Element | None) -> list[tuple[str, str]]:
+    """Retractions, errata, expressions of concern and comments linked to the record."""
+    if corrections is None:
+        return []
+    return [
+        (item.get("RefType"), _text(item.find("RefSource")))
+        for item in corrections.findall("CommentsCorrections")
+        if item.get("RefType") in NOTICE_KINDS
+    ]
 
 
 def parse_pub_year(pub_date: etree._Element | None) -> int | None:

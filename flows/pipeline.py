@@ -1,4 +1,4 @@
-"""The weekly digest as a Prefect flow: search, fetch batches, classify, store, render.
+"""The weekly digest as a Prefect flow: search, fetch batches, classify, store, render, send.
 
 Tasks are coarse (a batch, not a paper: many small task runs make a
 SQLite-backed Prefect server answer 503) and take dates, ids and paths; each
@@ -8,21 +8,32 @@ it is classified, so a crash keeps what was done and a rerun completes it.
 
 from __future__ import annotations
 
+import fcntl
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
 from prefect.states import Completed, Failed
 
 from flows.classify import CLASSIFIER_VERSION, classify
-from flows.digest import build_digest, render_digest
+from flows.designs import design
+from flows.digest import PaperUpdate, build_digest, render_digest
 from flows.errors import KratomWatchError, PubMedError
-from flows.models import Paper
-from flows.pubmed import EutilsClient, SearchResult
+from flows.logs import quiet_expected_tracebacks
+from flows.mail import DigestFiles, build_message, send_messages
+from flows.models import NOTICE_KINDS, Paper
+from flows.pubmed import EutilsClient, SearchResult, WebEnvExpired
 from flows.settings import Settings, load_settings
-from flows.store import Store
+from flows.store import Store, Upserted
+
+MAX_SEARCH_RENEWALS = 2
+KINDS = ("manual", "scheduled")
 
 
 def last_complete_week(today: date) -> tuple[date, date]:
@@ -39,11 +50,26 @@ def resolve_window(settings: Settings, since: date | None, until: date | None) -
     if since is None:
         raise KratomWatchError("--until needs --since: give both dates or neither")
     until = until or today
-    if since > until:
-        raise KratomWatchError(f"the window is reversed: --since {since} is after --until {until}")
     if since > today:
         raise KratomWatchError(f"the window starts in the future ({since}; today is {today})")
+    if since > until:
+        raise KratomWatchError(f"the window is reversed: --since {since} is after --until {until}")
     return since, until
+
+
+def scheduled_window(settings: Settings, store: Store, today: date) -> tuple[date, date]:
+    """What is new since the last successful scheduled run, overlapping it by a margin.
+
+    Records can enter PubMed with a created date a few days back (indexing
+    lag), so the window starts `overlap_days` before the previous one ended;
+    papers already sent are left out of the digest, so the overlap repeats
+    nothing. A missed or failed run just makes the next window longer.
+    """
+    previous = store.last_completed_run("scheduled")
+    if previous is None:
+        return last_complete_week(today)
+    since = previous.until - timedelta(days=settings.schedule.overlap_days)
+    return since, max(since, today - timedelta(days=1))
 
 
 def classify_papers(papers: list[Paper]) -> list[Paper]:
@@ -57,6 +83,27 @@ def classify_papers(papers: list[Paper]) -> list[Paper]:
         paper.confidence = result.confidence
         paper.classifier_version = CLASSIFIER_VERSION
     return papers
+
+
+def paper_updates(changed: list[tuple[Paper, Paper]], reported: set[str]) -> list[PaperUpdate]:
+    """What a reader of earlier digests should hear about papers that changed since."""
+    updates = []
+    for old, new in changed:
+        if new.pmid not in reported:
+            continue
+        for notice in new.notices:
+            if notice not in old.notices:
+                kind, introduction = NOTICE_KINDS[notice[0]]
+                updates.append(PaperUpdate(new, kind, f"{introduction}: {notice[1]}"))
+        newly_retracted = "Retracted Publication" in (
+            set(new.publication_types) - set(old.publication_types)
+        )
+        if newly_retracted and not any(u.kind == "retracted" and u.paper is new for u in updates):
+            updates.append(PaperUpdate(new, "retracted", "PubMed now marks it retracted"))
+        if old.design != new.design:
+            before, after = design(old.design).heading, design(new.design).heading
+            updates.append(PaperUpdate(new, "relabelled", f"{before} → {after}"))
+    return updates
 
 
 @task(name="search-window", cache_policy=NONE)
@@ -80,61 +127,187 @@ def classify_batch(papers: list[Paper]) -> list[Paper]:
 
 
 @task(name="store", cache_policy=NONE)
-def store_batch(db_path: Path, papers: list[Paper]) -> int:
+def store_batch(db_path: Path, papers: list[Paper]) -> Upserted:
     with Store(db_path) as store:
         return store.upsert_papers(papers)
 
 
 @task(name="render-digest", cache_policy=NONE)
 def render(
-    db_path: Path, reports_dir: Path, since: date, until: date, pmids: list[str]
+    db_path: Path,
+    reports_dir: Path,
+    since: date,
+    until: date,
+    pmids: list[str],
+    updates: list[PaperUpdate],
 ) -> list[Path]:
     with Store(db_path) as store:
         papers = store.papers(pmids)
-    return render_digest(build_digest(papers, since, until), reports_dir)
+        everything = store.all_papers()
+    return render_digest(build_digest(papers, since, until, updates), reports_dir, everything)
+
+
+@task(name="send-digest", cache_policy=NONE)
+def send_digest(
+    settings: Settings, run_id: int, key: str, paths: list[Path], subject: str, resend: bool
+) -> list[str]:
+    """Mail the digest to each recipient that has not had it yet; returns who got it now."""
+    mail = settings.mail
+    files = DigestFiles.from_paths(paths)
+    # One delivery at a time per store: two runs at once cannot both send.
+    with _store_lock(settings.db_path), Store(settings.db_path) as store:
+        done = set() if resend else store.delivered_to(key)
+        messages = {
+            r: build_message(files, subject, mail.sender, r)
+            for r in mail.recipients
+            if r not in done
+        }
+        send_messages(
+            mail,
+            messages,
+            lambda recipient, message_id: store.record_delivery(key, recipient, message_id, run_id),
+        )
+    return list(messages)
+
+
+@contextmanager
+def _store_lock(db_path: Path) -> Iterator[None]:
+    lock_path = Path(f"{db_path}.lock")
+    with open(lock_path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@dataclass
+class Report:
+    paths: list[Path]
+    found: int
+    new: int
+    listed: list[Paper]
+    updates: list[PaperUpdate]
+    mailed: list[str]
 
 
 @flow(name="weekly-digest", log_prints=False)
-def weekly_digest(since: date | None = None, until: date | None = None, kind: str = "manual"):
-    """Find, classify and store a window's new PubMed papers and write its digest.
+def weekly_digest(
+    since: date | None = None,
+    until: date | None = None,
+    kind: str = "manual",
+    mark_sent: bool = False,
+    send_email: bool = True,
+    resend: bool = False,
+):
+    """Find, classify and store a window's new PubMed papers; write and mail its digest.
 
-    With no dates the window is the last complete Monday-to-Sunday week.
-    Returns the paths of the files written. Settings come from the environment
-    (flows.settings), never from parameters, so no secret is stored in Prefect.
+    kind="manual" (a rerun of any range; with no dates, the last complete
+    Monday-to-Sunday week) reports everything in the window. kind="scheduled"
+    (with no dates, what is new since the last scheduled run) leaves out papers
+    an earlier scheduled digest sent, and marks the ones it sends; a manual run
+    does that only with mark_sent. Returns the paths of the files written.
+    Settings come from the environment (flows.settings), never from
+    parameters, so no secret is stored in Prefect.
     """
+    quiet_expected_tracebacks()
     logger = get_run_logger()
     try:
+        if kind not in KINDS:
+            raise KratomWatchError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+        if kind == "scheduled" and (since is not None or until is not None):
+            # The deployment's default kind, with dates given by hand: a rerun of that range.
+            logger.info("dates given: running as a manual rerun of %s to %s", since, until)
+            kind = "manual"
         settings = load_settings()
-        since, until = resolve_window(settings, since, until)
+        with Store(settings.db_path) as store:
+            if kind == "scheduled" and since is None and until is None:
+                since, until = scheduled_window(settings, store, datetime.now(settings.tz).date())
+            else:
+                since, until = resolve_window(settings, since, until)
+            run_id = store.start_run(kind, since, until, settings.query)
     except KratomWatchError as error:
+        logger.error("run not started: %s", error)
         return Failed(message=str(error))
 
-    with Store(settings.db_path) as store:
-        run_id = store.start_run(kind, since, until, settings.query)
     try:
-        paths, found, stored, new = _collect_and_render(settings, since, until, logger)
+        report = _run(settings, run_id, kind, since, until, mark_sent, send_email, resend, logger)
     except KratomWatchError as error:
         with Store(settings.db_path) as store:
             store.finish_run(run_id, "failed", error=str(error))
         logger.error("run failed: %s", error)
         return Failed(message=str(error))
     with Store(settings.db_path) as store:
-        store.record_run_papers(run_id, found)
-        store.finish_run(run_id, "completed", found=len(found), stored=stored, new=new)
-    return Completed(message=f"{len(found)} papers, {new} new", data=[str(p) for p in paths])
+        store.finish_run(
+            run_id, "completed", found=report.found, stored=report.found, new=report.new
+        )
+    _publish_artifacts(report, since, until, kind)
+    return Completed(
+        message=f"{len(report.listed)} papers in the digest, {report.new} new in the store",
+        data=[str(p) for p in report.paths],
+    )
 
 
-def _collect_and_render(settings: Settings, since: date, until: date, logger):
+def _run(settings, run_id, kind, since, until, mark_sent, send_email, resend, logger) -> Report:
+    search, new, changed = _collect(settings, since, until, logger)
+    with Store(settings.db_path) as store:
+        store.record_run_papers(run_id, search.pmids)
+        reported = store.reported_before(run_id, [new.pmid for _, new in changed])
+        sent = store.sent_pmids(search.pmids) if kind == "scheduled" else set()
+        listed = store.papers(p for p in search.pmids if p not in sent)
+    updates = paper_updates(changed, reported)
+    pmids = [p.pmid for p in listed]
+    paths = render(settings.db_path, settings.reports_dir, since, until, pmids, updates)
+    logger.info("digest of %d papers written to %s", len(listed), paths[0].parent)
+
+    mailed: list[str] = []
+    if settings.mail is not None and send_email:
+        relevant = sum(p.depression_relevant for p in listed)
+        subject = (
+            f"kratom-watch {since} to {until}: {len(listed)} new paper"
+            f"{'' if len(listed) == 1 else 's'}, {relevant} on depression or mood"
+        )
+        key = f"{kind}:{since}:{until}"
+        mailed = send_digest(settings, run_id, key, paths, subject, resend)
+        logger.info("digest mailed to %d recipient(s)", len(mailed))
+    if kind == "scheduled" or mark_sent:
+        with Store(settings.db_path) as store:
+            store.mark_sent(run_id, pmids)
+    return Report(paths, search.count, new, listed, updates, mailed)
+
+
+def _collect(settings: Settings, since: date, until: date, logger):
+    """Search the window and store every record it lists, or fail naming the missing ones."""
     logger.info("searching PubMed for records created %s to %s", since, until)
     search = search_window(settings, since, until)
     batches = math.ceil(search.count / settings.batch_size)
     logger.info(
         "%d records; fetching in %d batch(es) of %d", search.count, batches, settings.batch_size
     )
-    new = 0
-    for start in range(0, search.count, settings.batch_size):
-        papers = fetch_batch(settings, search, start)
-        new += store_batch(settings.db_path, classify_batch(papers))
+    new: set[str] = set()
+    changed: dict[str, tuple[Paper, Paper]] = {}
+
+    def keep(result: Upserted) -> None:
+        new.update(result.new)
+        for old, now in result.changed:
+            # A paper changed twice in one run (refetched by id): before = the first old.
+            before = changed[now.pmid][0] if now.pmid in changed else old
+            changed[now.pmid] = (before, now)
+
+    start, renewals = 0, 0
+    while start < search.count:
+        try:
+            papers = fetch_batch(settings, search, start)
+        except WebEnvExpired:
+            # NCBI forgets history searches after a few hours; search again, carry on.
+            renewals += 1
+            if renewals > MAX_SEARCH_RENEWALS:
+                raise
+            logger.warning("the search expired on NCBI's history server; searching again")
+            search = search_window(settings, since, until)
+            continue
+        keep(store_batch(settings.db_path, classify_batch(papers)))
+        start += settings.batch_size
 
     with Store(settings.db_path) as store:
         known = store.known_pmids(search.pmids)
@@ -142,7 +315,7 @@ def _collect_and_render(settings: Settings, since: date, until: date, logger):
     if missing:
         # efetch can answer fewer articles than asked; ask again by id, once.
         logger.warning("%d records missing after the batches; fetching them by id", len(missing))
-        new += store_batch(settings.db_path, classify_batch(fetch_missing(settings, missing)))
+        keep(store_batch(settings.db_path, classify_batch(fetch_missing(settings, missing))))
         with Store(settings.db_path) as store:
             known = store.known_pmids(missing)
         missing = [p for p in missing if p not in known]
@@ -152,11 +325,60 @@ def _collect_and_render(settings: Settings, since: date, until: date, logger):
             f"{len(missing)} of {search.count} records PubMed listed could not be fetched "
             f"(PMIDs {shown}); no digest was written"
         )
-    paths = render(settings.db_path, settings.reports_dir, since, until, list(search.pmids))
-    logger.info(
-        "stored %d papers (%d new); digest written to %s",
-        search.count,
-        new,
-        ", ".join(str(p) for p in paths),
+    logger.info("stored %d papers (%d new)", search.count, len(new))
+    return search, len(new), list(changed.values())
+
+
+def _publish_artifacts(report: Report, since: date, until: date, kind: str) -> None:
+    """What the run found, in the Prefect UI."""
+    relevant = [p for p in report.listed if p.depression_relevant]
+    counts: dict[str, int] = {}
+    for paper in report.listed:
+        counts[paper.design] = counts.get(paper.design, 0) + 1
+    lines = [
+        f"# kratom-watch digest {since} to {until} ({kind})",
+        "",
+        f"- records PubMed listed for the window: {report.found}",
+        f"- papers in the digest: {len(report.listed)}, {len(relevant)} on depression or mood",
+        f"- new to the store: {report.new}; updates to earlier papers: {len(report.updates)}",
+        f"- mailed to: {', '.join(report.mailed) if report.mailed else 'nobody this run'}",
+        "",
+        "| design | papers |",
+        "|---|---|",
+        *(
+            f"| {design(label).heading} | {n} |"
+            for label, n in sorted(counts.items(), key=lambda item: design(item[0]).rank)
+        ),
+        "",
+        f"Files: {', '.join(p.name for p in report.paths)}",
+    ]
+    create_markdown_artifact("\n".join(lines), key="digest-summary", description="Digest summary")
+    create_table_artifact(
+        [
+            {
+                "pmid": p.pmid,
+                "title": p.title_text,
+                "design": p.design,
+                "depression_relevant": p.depression_relevant,
+                "evidence": p.evidence[0] if p.evidence else "",
+                "pubmed": p.pubmed_url,
+            }
+            for p in report.listed
+        ],
+        key="digest-papers",
+        description="Papers in the digest",
     )
-    return paths, list(search.pmids), search.count, new
+
+
+def reclassify_store(db_path: Path) -> tuple[int, int]:
+    """Classify again every stored paper labelled by another classifier version.
+
+    Returns (labels changed, papers reclassified). Runs do this for the papers
+    they fetch; this brings the rest of the store along.
+    """
+    with Store(db_path) as store:
+        stale = [p for p in store.all_papers() if p.classifier_version != CLASSIFIER_VERSION]
+        before = {p.pmid: p.design for p in stale}
+        result = store.upsert_papers(classify_papers(stale))
+    changed = sum(1 for _, now in result.changed if before[now.pmid] != now.design)
+    return changed, len(stale)

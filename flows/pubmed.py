@@ -28,6 +28,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import TypeVar
 
 from Bio import Entrez
 from lxml import etree
@@ -38,6 +39,7 @@ from flows.parse import iter_papers
 from flows.settings import NCBI_EUTILS_URL, Settings
 
 log = logging.getLogger("kratom_watch.pubmed")
+T = TypeVar("T")
 
 # ESearch lists at most this many ids, whatever retmax asks for.
 ESEARCH_MAX_IDS = 10_000
@@ -142,18 +144,18 @@ class EutilsClient:
         both days included; the search is kept on the history server.
         """
         term = f'({query}) AND ("{since:%Y/%m/%d}"[crdt] : "{until:%Y/%m/%d}"[crdt])'
-        body = self._call(
-            "esearch",
+        return self._call(
+            "search",
             lambda: Entrez.esearch(
                 db="pubmed", term=term, usehistory="y", retmax=ESEARCH_MAX_IDS, **self._identity
             ),
+            _parse_search,
         )
-        return _parse_search(body)
 
     def fetch_batch(self, search: SearchResult, start: int, size: int) -> list[Paper]:
         """Records start..start+size of a search, in one efetch from the history server."""
-        body = self._call(
-            "efetch",
+        return self._call(
+            "fetch",
             lambda: Entrez.efetch(
                 db="pubmed",
                 WebEnv=search.webenv,
@@ -163,33 +165,28 @@ class EutilsClient:
                 retmode="xml",
                 **self._identity,
             ),
+            _parse_articles,
         )
-        if b"<ERROR>" in body[:2000] and b"<PubmedArticle" not in body[:2000]:
-            message = _error_message(body)
-            if "unable to obtain query" in message.lower() or "webenv" in message.lower():
-                raise WebEnvExpired(f"efetch: the search expired on the history server ({message})")
-            raise PubMedError(f"efetch failed: {message}")
-        return list(iter_papers(body))
 
     def fetch_ids(self, pmids: list[str]) -> list[Paper]:
-        """Records by PMID (POST, as NCBI asks for long id lists)."""
-        body = self._call(
-            "efetch",
+        """Records by PMID (Biopython POSTs long id lists, as NCBI asks)."""
+        return self._call(
+            "fetch",
             lambda: Entrez.efetch(db="pubmed", id=",".join(pmids), retmode="xml", **self._identity),
+            _parse_articles,
         )
-        return list(iter_papers(body))
 
-    def _call(self, name: str, open_request: Callable) -> bytes:
-        """Open and read one E-utilities request, retrying transient failures."""
+    def _call(self, name: str, open_request: Callable, parse: Callable[[bytes], T]) -> T:
+        """Open, read and parse one E-utilities request, retrying transient failures."""
         token = _current_route.set(self._route)
         try:
             for attempt in range(1, self.max_attempts + 1):
                 try:
-                    return self._attempt(open_request)
+                    return self._attempt(name, open_request, parse)
                 except _Transient as failure:
                     if attempt == self.max_attempts:
                         raise PubMedError(
-                            f"{name} failed after {attempt} attempts: {failure.reason}"
+                            f"PubMed {name} failed after {attempt} attempts: {failure.reason}"
                         ) from None
                     delay = failure.wait
                     if delay is None:
@@ -200,17 +197,15 @@ class EutilsClient:
             _current_route.reset(token)
         raise AssertionError("unreachable")
 
-    def _attempt(self, open_request: Callable) -> bytes:
+    def _attempt(self, name: str, open_request: Callable, parse: Callable[[bytes], T]) -> T:
         try:
             with open_request() as handle:
                 body = handle.read()
         except urllib.error.HTTPError as error:
             if error.code == 429 or error.code >= 500:
                 raise _Transient(f"HTTP {error.code}", _retry_after(error.headers)) from None
-            detail = _error_message(error.read() or b"") or error.reason
-            raise PubMedError(
-                f"E-utilities refused the request: HTTP {error.code} {detail}"
-            ) from None
+            message = _error_message(error.read() or b"") or str(error.reason)
+            raise _answer_error(name, message, f"HTTP {error.code}: ") from None
         except urllib.error.URLError as error:
             raise _Transient(f"cannot reach E-utilities ({_reason(error.reason)})") from None
         except http.client.IncompleteRead:
@@ -219,26 +214,46 @@ class EutilsClient:
             raise _Transient(f"no answer within {self._route.timeout:g} s") from None
         except (ConnectionError, http.client.HTTPException) as error:
             raise _Transient(f"connection failed ({type(error).__name__})") from None
-        if b"<ERROR>" in body[:2000]:
-            message = _error_message(body)
-            if any(m in message.lower() for m in _TRANSIENT_MESSAGES):
-                raise _Transient(f"NCBI error: {message}")
-        return body
+        head = body[:4000]
+        if b"<ERROR>" in head and b"<PubmedArticle" not in head:
+            raise _answer_error(name, _error_message(body))
+        try:
+            return parse(body)
+        except MalformedAnswer as error:
+            raise _Transient(str(error)) from None
+
+
+class MalformedAnswer(PubMedError):
+    """An answer that is not the XML it should be; worth another attempt."""
+
+
+def _answer_error(name: str, message: str, prefix: str = "") -> Exception:
+    """What an NCBI <ERROR> means: retry, search again, or give up and say why."""
+    lowered = message.lower()
+    if any(m in lowered for m in _TRANSIENT_MESSAGES):
+        return _Transient(f"NCBI error: {message}")
+    if "unable to obtain query" in lowered or "webenv" in lowered:
+        return WebEnvExpired(f"the search expired on NCBI's history server ({message})")
+    return PubMedError(f"PubMed rejected the {name}: {prefix}{message}")
+
+
+def _parse_articles(body: bytes) -> list[Paper]:
+    try:
+        return list(iter_papers(body))
+    except PubMedError as error:
+        raise MalformedAnswer(str(error)) from None
 
 
 def _parse_search(body: bytes) -> SearchResult:
     try:
         root = etree.fromstring(body, etree.XMLParser(load_dtd=False, no_network=True))
     except etree.XMLSyntaxError as error:
-        raise PubMedError(f"esearch answered malformed XML: {error}") from None
-    error = root.findtext("ERROR")
-    if error:
-        raise PubMedError(f"PubMed rejected the search: {error.strip()}")
+        raise MalformedAnswer(f"esearch answered malformed XML: {error}") from None
     count = root.findtext("Count")
     webenv = root.findtext("WebEnv")
     query_key = root.findtext("QueryKey")
     if count is None or not count.isdigit() or not webenv or not query_key:
-        raise PubMedError("esearch answered without Count, WebEnv and QueryKey")
+        raise MalformedAnswer("esearch answered without Count, WebEnv and QueryKey")
     pmids = tuple((e.text or "").strip() for e in root.iterfind("IdList/Id"))
     if int(count) > ESEARCH_MAX_IDS:
         raise PubMedError(
@@ -246,7 +261,7 @@ def _parse_search(body: bytes) -> SearchResult:
             "can list: run it as shorter windows"
         )
     if len(pmids) != int(count):
-        raise PubMedError(f"esearch counted {count} records but listed {len(pmids)}")
+        raise MalformedAnswer(f"esearch counted {count} records but listed {len(pmids)}")
     return SearchResult(count=int(count), webenv=webenv, query_key=query_key, pmids=pmids)
 
 

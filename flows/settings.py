@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,32 @@ DEFAULT_QUERY = (
 )
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_SMTP_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+KNOWN_VARIABLES = frozenset(
+    {
+        "NCBI_EMAIL",
+        "NCBI_API_KEY",
+        "NCBI_TOOL",
+        "KRATOM_WATCH_EUTILS_URL",
+        "KRATOM_WATCH_QUERY",
+        "KRATOM_WATCH_DB",
+        "KRATOM_WATCH_REPORTS",
+        "KRATOM_WATCH_TIMEZONE",
+        "KRATOM_WATCH_BATCH_SIZE",
+        "KRATOM_WATCH_TIMEOUT",
+        "KRATOM_WATCH_SMTP_HOST",
+        "KRATOM_WATCH_SMTP_PORT",
+        "KRATOM_WATCH_SMTP_USER",
+        "KRATOM_WATCH_SMTP_PASSWORD",
+        "KRATOM_WATCH_SMTP_SECURITY",
+        "KRATOM_WATCH_MAIL_FROM",
+        "KRATOM_WATCH_MAIL_TO",
+        "KRATOM_WATCH_SCHEDULE_DAY",
+        "KRATOM_WATCH_SCHEDULE_TIME",
+        "KRATOM_WATCH_OVERLAP_DAYS",
+    }
+)
 
 
 class Secret:
@@ -58,6 +85,28 @@ class Secret:
 
 
 @dataclass(frozen=True)
+class MailSettings:
+    host: str
+    port: int
+    security: str  # ssl | starttls | none
+    sender: str
+    recipients: tuple[str, ...]
+    user: str | None = None
+    password: Secret | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    day: str = "mon"  # cron day-of-week name
+    time: str = "07:00"
+    overlap_days: int = 7
+
+    def cron(self) -> str:
+        hour, minute = self.time.split(":")
+        return f"{int(minute)} {int(hour)} * * {self.day}"
+
+
+@dataclass(frozen=True)
 class Settings:
     ncbi_email: str
     ncbi_api_key: Secret | None = field(default=None, repr=False)
@@ -69,6 +118,8 @@ class Settings:
     timezone: str = "UTC"
     batch_size: int = 500
     timeout: float = 60.0
+    mail: MailSettings | None = None
+    schedule: Schedule = Schedule()
 
     @property
     def tz(self) -> ZoneInfo:
@@ -76,8 +127,13 @@ class Settings:
 
 
 def load_settings(env: Mapping[str, str] | None = None, *, require_email: bool = True) -> Settings:
-    """Build Settings from environment variables (os.environ by default)."""
+    """Build Settings from environment variables (os.environ by default).
+
+    A TOML config file named by KRATOM_WATCH_CONFIG (or ./kratom-watch.toml
+    when present) may hold the same variables; the environment wins.
+    """
     env = os.environ if env is None else env
+    env = {**read_config_file(env), **env}
 
     def get(name: str) -> str | None:
         value = env.get(name, "").strip()
@@ -120,6 +176,76 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_email: bool =
         timezone=timezone,
         batch_size=_int_setting(get, "KRATOM_WATCH_BATCH_SIZE", 500, 1, 10_000),
         timeout=float(_int_setting(get, "KRATOM_WATCH_TIMEOUT", 60, 1, 3600)),
+        mail=_mail_settings(get),
+        schedule=_schedule(get),
+    )
+
+
+def read_config_file(env: Mapping[str, str]) -> dict[str, str]:
+    """Settings from the TOML config file: the same names as the environment variables."""
+    named = env.get("KRATOM_WATCH_CONFIG", "").strip()
+    path = Path(named) if named else Path("kratom-watch.toml")
+    if not named and not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise SettingsError(f"cannot read the config file {path}: {error.strerror}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise SettingsError(f"the config file {path} is not valid TOML: {error}") from None
+    unknown = sorted(k for k in data if k not in KNOWN_VARIABLES)
+    if unknown:
+        raise SettingsError(f"the config file {path} has unknown settings: {', '.join(unknown)}")
+    return {key: str(value) for key, value in data.items()}
+
+
+def _mail_settings(get) -> MailSettings | None:
+    host = get("KRATOM_WATCH_SMTP_HOST")
+    if host is None:
+        return None
+    security = (get("KRATOM_WATCH_SMTP_SECURITY") or "starttls").lower()
+    if security not in _SMTP_PORTS:
+        raise SettingsError(
+            f"KRATOM_WATCH_SMTP_SECURITY={security!r} must be one of ssl, starttls, none"
+        )
+    sender = get("KRATOM_WATCH_MAIL_FROM")
+    recipients = tuple(
+        r.strip() for r in (get("KRATOM_WATCH_MAIL_TO") or "").split(",") if r.strip()
+    )
+    if not sender or not recipients:
+        raise SettingsError(
+            "KRATOM_WATCH_SMTP_HOST is set, so KRATOM_WATCH_MAIL_FROM and KRATOM_WATCH_MAIL_TO "
+            "(comma-separated) must be set too"
+        )
+    for address in (sender, *recipients):
+        if not _EMAIL.match(address):
+            raise SettingsError(f"{address!r} is not an e-mail address")
+    password = get("KRATOM_WATCH_SMTP_PASSWORD")
+    return MailSettings(
+        host=host,
+        port=_int_setting(get, "KRATOM_WATCH_SMTP_PORT", _SMTP_PORTS[security], 1, 65535),
+        security=security,
+        sender=sender,
+        recipients=recipients,
+        user=get("KRATOM_WATCH_SMTP_USER"),
+        password=Secret(password) if password else None,
+    )
+
+
+def _schedule(get) -> Schedule:
+    day = (get("KRATOM_WATCH_SCHEDULE_DAY") or "mon").lower()[:3]
+    if day not in _DAYS:
+        raise SettingsError(
+            f"KRATOM_WATCH_SCHEDULE_DAY={get('KRATOM_WATCH_SCHEDULE_DAY')!r} is not a weekday"
+        )
+    at = get("KRATOM_WATCH_SCHEDULE_TIME") or "07:00"
+    match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", at)
+    if not match:
+        raise SettingsError(f"KRATOM_WATCH_SCHEDULE_TIME={at!r} is not a time such as 07:00")
+    return Schedule(
+        day=day,
+        time=f"{int(match[1]):02d}:{match[2]}",
+        overlap_days=_int_setting(get, "KRATOM_WATCH_OVERLAP_DAYS", 7, 0, 90),
     )
 
 

@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS papers (
     doi TEXT NOT NULL,
     publication_types TEXT NOT NULL,   -- JSON list
     mesh_terms TEXT NOT NULL,          -- JSON list
+    notices TEXT NOT NULL,             -- JSON [[RefType, RefSource], ...]
     design TEXT NOT NULL,
     depression_relevant INTEGER NOT NULL,
     evidence TEXT NOT NULL,            -- JSON list
@@ -62,6 +63,24 @@ CREATE TABLE IF NOT EXISTS run_papers (
     pmid TEXT NOT NULL REFERENCES papers (pmid),
     PRIMARY KEY (run_id, pmid)
 );
+
+-- Papers a scheduled digest has reported (or a manual run with --mark-sent):
+-- later scheduled runs leave them out.
+CREATE TABLE IF NOT EXISTS sent_papers (
+    pmid TEXT PRIMARY KEY REFERENCES papers (pmid),
+    run_id INTEGER NOT NULL REFERENCES runs (id),
+    sent TEXT NOT NULL
+);
+
+-- One row per digest and recipient that received it: a digest goes once.
+CREATE TABLE IF NOT EXISTS deliveries (
+    digest TEXT NOT NULL,              -- kind:since:until
+    recipient TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    run_id INTEGER NOT NULL REFERENCES runs (id),
+    sent TEXT NOT NULL,
+    PRIMARY KEY (digest, recipient)
+);
 """
 
 _PAPER_COLUMNS = (
@@ -76,12 +95,19 @@ _PAPER_COLUMNS = (
     "doi",
     "publication_types",
     "mesh_terms",
+    "notices",
     "design",
     "depression_relevant",
     "evidence",
     "confidence",
     "classifier_version",
 )
+
+
+@dataclass(frozen=True)
+class Upserted:
+    new: list[str]  # PMIDs stored for the first time
+    changed: list[tuple[Paper, Paper]]  # (as stored before, as stored now)
 
 
 @dataclass(frozen=True)
@@ -149,31 +175,35 @@ class Store:
 
     # Papers
 
-    def upsert_papers(self, papers: Iterable[Paper]) -> int:
-        """Insert or update papers by PMID in one transaction; returns how many were new."""
+    def upsert_papers(self, papers: Iterable[Paper]) -> Upserted:
+        """Insert or update papers by PMID in one transaction.
+
+        A known paper is rewritten only when something in it changed, so
+        last_updated means what it says; the result tells which were new and
+        which changed (with their stored version before the change).
+        """
+        papers = list(papers)
+        columns = ", ".join(_PAPER_COLUMNS)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in _PAPER_COLUMNS[1:])
+        differs = " OR ".join(f"papers.{c} IS NOT excluded.{c}" for c in _PAPER_COLUMNS[1:])
+        statement = (
+            f"INSERT INTO papers ({columns}, first_seen, last_updated) "
+            f"VALUES ({', '.join('?' * len(_PAPER_COLUMNS))}, ?, ?) "
+            f"ON CONFLICT (pmid) DO UPDATE SET {updates}, last_updated = excluded.last_updated "
+            f"WHERE {differs}"
+        )
         now = _now()
-        new = 0
         with self._transaction():
-            for paper in papers:
-                row = _paper_row(paper)
-                cursor = self.db.execute(
-                    f"INSERT INTO papers ({', '.join(_PAPER_COLUMNS)}, first_seen, last_updated) "
-                    f"VALUES ({', '.join('?' * len(_PAPER_COLUMNS))}, ?, ?) "
-                    "ON CONFLICT (pmid) DO NOTHING",
-                    (*row, now, now),
-                )
-                if cursor.rowcount:
-                    new += 1
-                    continue
-                # Known paper: update only when something changed, so last_updated means it.
-                assignments = ", ".join(f"{c} = ?" for c in _PAPER_COLUMNS[1:])
-                differs = " OR ".join(f"{c} IS NOT ?" for c in _PAPER_COLUMNS[1:])
-                self.db.execute(
-                    f"UPDATE papers SET {assignments}, last_updated = ? "
-                    f"WHERE pmid = ? AND ({differs})",
-                    (*row[1:], now, row[0], *row[1:]),
-                )
-        return new
+            before = {p.pmid: p for p in self.papers(p.pmid for p in papers)}
+            self.db.executemany(statement, [(*_paper_row(p), now, now) for p in papers])
+        return Upserted(
+            new=[p.pmid for p in papers if p.pmid not in before],
+            changed=[
+                (before[p.pmid], p)
+                for p in papers
+                if p.pmid in before and _paper_row(before[p.pmid]) != _paper_row(p)
+            ],
+        )
 
     def papers(self, pmids: Iterable[str]) -> list[Paper]:
         wanted = list(dict.fromkeys(pmids))
@@ -192,6 +222,25 @@ class Store:
 
     def known_pmids(self, pmids: Iterable[str]) -> set[str]:
         return {p.pmid for p in self.papers(pmids)}
+
+    def all_papers(self) -> list[Paper]:
+        rows = self.db.execute(f"SELECT {', '.join(_PAPER_COLUMNS)} FROM papers ORDER BY pmid")
+        return [_paper_from_row(row) for row in rows]
+
+    def reported_before(self, run_id: int, pmids: Iterable[str]) -> set[str]:
+        """Of `pmids`, those an earlier completed run reported."""
+        wanted = list(pmids)
+        found: set[str] = set()
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            rows = self.db.execute(
+                "SELECT DISTINCT rp.pmid FROM run_papers rp JOIN runs r ON r.id = rp.run_id "
+                f"WHERE r.id < ? AND r.status = 'completed' "
+                f"AND rp.pmid IN ({', '.join('?' * len(chunk))})",
+                (run_id, *chunk),
+            )
+            found.update(row[0] for row in rows)
+        return found
 
     def count_papers(self) -> int:
         return self.db.execute("SELECT count(*) FROM papers").fetchone()[0]
@@ -231,6 +280,44 @@ class Store:
                 (status, found, stored, new, error, _now(), run_id),
             )
 
+    def last_completed_run(self, kind: str) -> Run | None:
+        completed = [r for r in self.runs() if r.kind == kind and r.status == "completed"]
+        return max(completed, key=lambda r: (r.until, r.id), default=None)
+
+    # What has been reported and delivered
+
+    def sent_pmids(self, pmids: Iterable[str]) -> set[str]:
+        wanted = list(pmids)
+        found: set[str] = set()
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            rows = self.db.execute(
+                f"SELECT pmid FROM sent_papers WHERE pmid IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            )
+            found.update(row[0] for row in rows)
+        return found
+
+    def mark_sent(self, run_id: int, pmids: Iterable[str]) -> None:
+        now = _now()
+        with self._transaction():
+            self.db.executemany(
+                "INSERT OR IGNORE INTO sent_papers (pmid, run_id, sent) VALUES (?, ?, ?)",
+                [(p, run_id, now) for p in pmids],
+            )
+
+    def delivered_to(self, digest: str) -> set[str]:
+        rows = self.db.execute("SELECT recipient FROM deliveries WHERE digest = ?", (digest,))
+        return {row[0] for row in rows}
+
+    def record_delivery(self, digest: str, recipient: str, message_id: str, run_id: int) -> None:
+        with self._transaction():
+            self.db.execute(
+                "INSERT OR REPLACE INTO deliveries (digest, recipient, message_id, run_id, sent) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (digest, recipient, message_id, run_id, _now()),
+            )
+
     def runs(self) -> list[Run]:
         rows = self.db.execute(
             "SELECT id, kind, since, until, status, found, stored, new, error, started, finished "
@@ -255,6 +342,7 @@ def _paper_row(paper: Paper) -> tuple:
         paper.doi,
         json.dumps(paper.publication_types, ensure_ascii=False),
         json.dumps(paper.mesh_terms, ensure_ascii=False),
+        json.dumps(paper.notices, ensure_ascii=False),
         paper.design,
         int(paper.depression_relevant),
         json.dumps(paper.evidence, ensure_ascii=False),
@@ -277,6 +365,7 @@ def _paper_from_row(row: tuple) -> Paper:
         doi=values["doi"],
         publication_types=json.loads(values["publication_types"]),
         mesh_terms=json.loads(values["mesh_terms"]),
+        notices=[tuple(n) for n in json.loads(values["notices"])],
         design=values["design"],
         depression_relevant=bool(values["depression_relevant"]),
         evidence=json.loads(values["evidence"]),

@@ -36,6 +36,14 @@ def prefect_harness():
 
 
 @pytest.fixture
+def prefect_env(prefect_harness) -> dict[str, str]:
+    """Environment that points a CLI subprocess at the session's Prefect test server."""
+    from prefect.settings import PREFECT_API_URL
+
+    return {"PREFECT_API_URL": PREFECT_API_URL.value()}
+
+
+@pytest.fixture
 def kw_env(tmp_path, monkeypatch):
     """Environment of a kratom-watch run with its own store and reports folder."""
     env = {

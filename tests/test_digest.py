@@ -1,12 +1,21 @@
 from __future__ import annotations
 
 import csv
+import re
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from flows.digest import build_digest, render_digest, short_authors, snippet
+from flows.digest import (
+    PaperUpdate,
+    build_digest,
+    digest_csv,
+    doi_url,
+    render_digest,
+    short_authors,
+    snippet,
+)
 from flows.errors import KratomWatchError
 from flows.models import AbstractSection, Paper
 
@@ -30,6 +39,21 @@ def paper(pmid: str, design: str = "cross_sectional", relevant: bool = True, **c
     )
     fields.update(changes)
     return Paper(**fields)
+
+
+def hostile_paper(pmid: str = "666") -> Paper:
+    """Every field a reader sees carries markup or a script URL that must stay text."""
+    return paper(
+        pmid,
+        title='<script>alert(1)</script> <i>kratom</i> <img src=x onerror="alert(2)">',
+        journal="<b onmouseover=alert(3)>J</b>",
+        evidence=['<a href="javascript:alert(4)">x</a>'],
+        authors=['<img src=x onerror="alert(5)">'],
+        doi="javascript:alert(6)",
+        abstract=[
+            AbstractSection("", "<script>alert(7)</script> Results. [x](javascript:alert(8))")
+        ],
+    )
 
 
 def test_sections_in_evidence_rank_relevant_first():
@@ -82,8 +106,14 @@ def test_rendered_forms(tmp_path: Path):
     assert [p.name for p in paths] == [
         "kratom-watch_2026-11-02_2026-11-08.html",
         "kratom-watch_2026-11-02_2026-11-08.txt",
+        "kratom-watch_2026-11-02_2026-11-08.md",
         "kratom-watch_2026-11-02_2026-11-08.csv",
+        "kratom-watch_2026-11-02_2026-11-08.ris",
+        "kratom-watch_2026-11-02_2026-11-08.png",
+        "index.html",
+        "feed.xml",
     ]
+    assert paths[5].read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     html = paths[0].read_text()
     assert "<i>Mitragyna speciosa</i>" in html
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
@@ -93,9 +123,199 @@ def test_rendered_forms(tmp_path: Path):
     text = paths[1].read_text()
     assert "Paper 1 on Mitragyna speciosa" in text and "<i>" not in text
     assert "https://doi.org/10.1000/1" in text
-    rows = {row["pmid"]: row for row in csv.DictReader(paths[2].read_text().splitlines())}
+    rows = {row["pmid"]: row for row in csv.DictReader(paths[3].read_text().splitlines())}
     assert rows["1"]["title"] == "Paper 1 on Mitragyna speciosa"
     assert rows["666"]["journal"] == "<b onmouseover=alert(3)>J</b>"  # data, as it came
+
+
+def test_html_is_inlined_for_mail_with_nothing_external(tmp_path: Path):
+    html = render_digest(build_digest([paper("1")], SINCE, UNTIL), tmp_path)[0].read_text()
+
+    assert "<style" not in html and "<script" not in html and "<link" not in html
+    assert "<img" not in html and "src=" not in html and "url(" not in html
+    assert re.search(r'<div class="wrap" style="[^"]*max-width: 640px', html)
+    assert re.search(r'<span class="badge" style="[^"]*border-radius', html)
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
+    # Every link goes to PubMed or doi.org.
+    assert set(re.findall(r'href="(https://[^/"]+/)', html)) == {
+        "https://pubmed.ncbi.nlm.nih.gov/",
+        "https://doi.org/",
+    }
+
+
+def test_hostile_record_is_text_in_every_form(tmp_path: Path):
+    paths = render_digest(
+        build_digest(
+            [hostile_paper()],
+            SINCE,
+            UNTIL,
+            [PaperUpdate(hostile_paper("7"), "comment", "<script>alert(9)</script>")],
+        ),
+        tmp_path,
+    )
+    forms = {p.suffix: p.read_text(encoding="utf-8") for p in paths[:5]}
+    html, feed, index = forms[".html"], paths[7].read_text(), paths[6].read_text()
+    index = index.replace('<img src="kratom-watch_2026-11-02_2026-11-08.png"', "")  # the chart
+    for markup in (html, feed, index):
+        assert "<script" not in markup and "<img" not in markup and "<b " not in markup
+        assert "javascript:" not in "".join(re.findall(r'(?:href|src)="([^"]*)"', markup))
+        assert "onerror=" not in "".join(re.findall(r"<[^>]*>", markup))  # only in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;img src=x onerror=&#34;alert(5)&#34;&gt;" in html
+    assert "doi: javascript:alert(6)" in html  # shown, not linked
+    assert "&lt;script&gt;alert(9)&lt;/script&gt;" in html  # the update's detail
+
+    text = forms[".txt"]
+    assert '<script>alert(1)</script> kratom <img src=x onerror="alert(2)">' in text
+    assert "doi: javascript:alert(6)" in text and "https://doi.org/javascript" not in text
+
+    markdown = forms[".md"]
+    assert r"\<script\>alert(1)\</script\> *kratom* \<img src=x onerror=" in markdown
+    assert re.findall(r"\]\(<([^>]*)>\)", markdown) == [
+        "https://pubmed.ncbi.nlm.nih.gov/7/",
+        "https://pubmed.ncbi.nlm.nih.gov/666/",
+    ]
+    assert "](javascript" not in markdown.replace("\\]", "")
+    assert not re.search(r"(?<![\\(])<[a-z/]", markdown)  # no raw HTML; (<url>) are links
+
+    ris = forms[".ris"]
+    assert 'TI  - <script>alert(1)</script> kratom <img src=x onerror="alert(2)">' in ris
+    assert "DO  - " not in ris  # not a DOI
+    assert "N1  - DOI as given by PubMed (not a DOI): javascript:alert(6)" in ris
+
+    (row,) = csv.DictReader(forms[".csv"].splitlines())
+    assert row["title"] == '<script>alert(1)</script> kratom <img src=x onerror="alert(2)">'
+    assert row["doi"] == "javascript:alert(6)"
+
+
+@pytest.mark.parametrize(
+    ("doi", "url"),
+    [
+        ("10.1000/182", "https://doi.org/10.1000/182"),
+        ("10.1002/(SICI)1097-4636", "https://doi.org/10.1002/(SICI)1097-4636"),
+        ('10.1000/x"><b>', "https://doi.org/10.1000/x%22%3E%3Cb%3E"),
+        ("10.1000/a#b?c", "https://doi.org/10.1000/a%23b%3Fc"),
+        ("javascript:alert(1)", ""),
+        ("https://doi.org/10.1000/182", ""),
+        ("doi:10.1000/182", ""),
+        ("10.1000/ spaced", ""),
+        ("", ""),
+    ],
+)
+def test_only_a_doi_is_linked(doi, url):
+    assert doi_url(doi) == url
+
+
+def test_quiet_week_says_so_in_every_form(tmp_path: Path):
+    paths = render_digest(build_digest([], SINCE, UNTIL), tmp_path)
+    by_suffix = {p.suffix: p for p in paths}
+
+    for suffix in (".html", ".txt", ".md"):
+        assert "No new papers this week" in by_suffix[suffix].read_text()
+    assert by_suffix[".csv"].read_text() == digest_csv(build_digest([], SINCE, UNTIL))
+    assert by_suffix[".csv"].read_text().count("\n") == 1  # the header only
+    assert by_suffix[".ris"].read_text() == ""
+    assert "no new papers this week" in by_suffix[".xml"].read_text()
+    assert "No new papers this week" in (tmp_path / "index.html").read_text()
+    assert "Updates to papers" not in by_suffix[".html"].read_text()
+
+
+def test_updates_come_first_most_serious_first(tmp_path: Path):
+    updates = [
+        PaperUpdate(paper("12", "cohort"), "relabelled", "narrative review → cohort study"),
+        PaperUpdate(paper("11"), "comment", "Comment in: Addiction 2026"),
+        PaperUpdate(paper("10"), "retracted", "Retraction in: Addiction 2026"),
+        PaperUpdate(paper("9"), "erratum", "Erratum in: J Test 2026"),
+    ]
+    digest = build_digest([paper("1")], SINCE, UNTIL, updates)
+
+    assert [(u.kind, u.view.paper.pmid) for u in digest.updates] == [
+        ("retracted", "10"),
+        ("erratum", "9"),
+        ("comment", "11"),
+        ("relabelled", "12"),
+    ]
+    html, text, markdown = (p.read_text() for p in render_digest(digest, tmp_path)[:3])
+    assert html.index("Updates to papers from earlier digests (4)") < html.index(
+        "About depression and mood (1)"
+    )
+    assert "Retraction in: Addiction 2026" in html
+    assert "narrative review → cohort study" in text
+    assert "== UPDATES TO PAPERS FROM EARLIER DIGESTS ==" in text
+    assert "- **Retracted**: Paper 10 on *Mitragyna speciosa* (Retraction in: Addiction 2026)." in (
+        markdown
+    )
+    # A quiet week can still have updates; it still says no new papers.
+    quiet = render_digest(build_digest([], SINCE, UNTIL, updates), tmp_path)[0].read_text()
+    assert "No new papers this week" in quiet and "Label changed" in quiet
+
+
+def test_unknown_update_kind_is_refused():
+    with pytest.raises(ValueError, match="unknown update kind 'deleted'"):
+        PaperUpdate(paper("1"), "deleted", "")
+
+
+def test_secondary_section_is_shorter(tmp_path: Path):
+    papers = [
+        paper("1", "rct"),
+        paper(
+            "2",
+            "rct",
+            relevant=False,
+            abstract=[AbstractSection("", "Respiratory depression was measured. It was mild.")],
+        ),
+    ]
+    html, text, markdown = (
+        p.read_text() for p in render_digest(build_digest(papers, SINCE, UNTIL), tmp_path)[:3]
+    )
+    for form in (html, text, markdown):
+        assert "Kratom use was surveyed." in form  # the relevant paper's snippet
+        assert "Respiratory depression was measured" not in form
+        lower = form.lower()
+        assert lower.index("about depression and mood") < lower.index("other kratom papers")
+    assert "https://pubmed.ncbi.nlm.nih.gov/2/" in html and "https://doi.org/10.1000/2" in text
+
+
+def test_markdown_keeps_italics_and_links(tmp_path: Path):
+    markdown = render_digest(build_digest([paper("1")], SINCE, UNTIL), tmp_path)[2].read_text()
+    assert "- **Paper 1 on *Mitragyna speciosa***  \n" in markdown
+    assert (
+        "[PubMed 1](<https://pubmed.ncbi.nlm.nih.gov/1/>) · "
+        "[doi:10.1000/1](<https://doi.org/10.1000/1>)"
+    ) in markdown
+    assert "| Cross-sectional / survey | 1 |  |" in markdown
+
+
+def test_csv_cells_never_start_a_formula():
+    rows = list(
+        csv.DictReader(
+            digest_csv(
+                build_digest([paper("1", title='=HYPERLINK("x")', journal="@J")], SINCE, UNTIL)
+            ).splitlines()
+        )
+    )
+    assert (rows[0]["title"], rows[0]["journal"]) == ('\'=HYPERLINK("x")', "'@J")
+
+
+def test_rendering_is_deterministic_and_reruns_replace(tmp_path: Path):
+    papers = [paper("1", "rct"), hostile_paper(), paper("3", "animal", relevant=False)]
+    store = [*papers, paper("100", pub_year=2012), paper("101", pub_year=None)]
+
+    def render(folder: Path) -> dict[str, bytes]:
+        render_digest(build_digest(papers, SINCE, UNTIL), folder, store)
+        return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+    first = render(tmp_path / "a")
+    assert render(tmp_path / "b") == first
+    assert render(tmp_path / "a") == first  # a rerun of the window changes nothing
+    assert sorted(first) == sorted(
+        [
+            f"kratom-watch_2026-11-02_2026-11-08{s}"
+            for s in (".html", ".txt", ".md", ".csv", ".ris", ".png", ".json")
+        ]
+        + ["index.html", "feed.xml"]
+    )
+    assert b"Software" not in first["kratom-watch_2026-11-02_2026-11-08.png"]
 
 
 def test_unwritable_reports_folder_is_a_clear_error(tmp_path: Path):

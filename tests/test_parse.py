@@ -74,3 +74,8 @@ def test_one_line_multi_record_file():
 def test_bad_answers_are_errors(body, message):
     with pytest.raises(PubMedError, match=message):
         list(iter_papers(body))
+
+
+def test_notices_keep_comments_and_corrections_but_not_citations():
+    (paper,) = parse("pubmed4.xml")
+    assert paper.notices == [("CommentIn", "Gut. 2017 Jun;66(6):1")]

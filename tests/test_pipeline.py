@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from flows.cli import cli
 from flows.pipeline import last_complete_week
 from tests.conftest import run_cli
-from tests.eutils_server import EutilsServer, corpus_records, load_corpus
+from tests.eutils_server import EutilsServer, corpus_records, error_body, load_corpus
 
 FIRST_DAY = date(2026, 10, 26)
 SINCE, UNTIL = date(2026, 11, 2), date(2026, 11, 8)
@@ -61,8 +61,18 @@ def test_window_run_stores_and_reports_exactly_that_window(prefect_harness, env,
 
     assert result.exit_code == 0, result.output
     paths = result.stdout.split()
-    assert [p.rsplit(".", 1)[1] for p in paths] == ["html", "txt", "csv"]
-    html, text, table = (Path(p).read_text(encoding="utf-8") for p in paths)
+    assert [p.rsplit(".", 1)[1] for p in paths] == [
+        "html",
+        "txt",
+        "md",
+        "csv",
+        "ris",
+        "png",
+        "html",
+        "xml",
+    ]
+    assert all(Path(p).exists() for p in paths)
+    html, text, table = (Path(paths[i]).read_text(encoding="utf-8") for i in (0, 1, 3))
     assert {row[0] for row in store_rows(env["KRATOM_WATCH_DB"])} == expected
     rows = list(csv.DictReader(table.splitlines()))
     assert {r["pmid"] for r in rows} == expected
@@ -112,7 +122,8 @@ def test_run_is_visible_in_prefect(prefect_harness, env):
     runs = asyncio.run(weekly_runs())
     latest = max(runs, key=lambda r: r.created)
     assert latest.state.is_completed()
-    assert latest.parameters == {"since": str(SINCE), "until": str(UNTIL), "kind": "manual"}
+    assert latest.parameters["since"] == str(SINCE) and latest.parameters["until"] == str(UNTIL)
+    assert latest.parameters["kind"] == "manual"
 
 
 def test_no_dates_means_last_complete_week(prefect_harness, env, corpus_server, monkeypatch):
@@ -139,7 +150,8 @@ def test_empty_window_says_so(prefect_harness, env):
     result = invoke(["run", "--since", "2025-01-06", "--until", "2025-01-12"])
 
     assert result.exit_code == 0, result.output
-    html, text, table = (Path(p).read_text(encoding="utf-8") for p in result.stdout.split())
+    paths = result.stdout.split()
+    html, text, table = (Path(paths[i]).read_text(encoding="utf-8") for i in (0, 1, 3))
     assert "No new papers this week" in html
     assert "No new papers this week" in text
     assert table.count("\n") == 1  # the header alone
@@ -152,7 +164,7 @@ def test_empty_window_says_so(prefect_harness, env):
         (["run", "--since", "2026-11-08", "--until", "2026-11-02"], {}, "the window is reversed"),
         (["run", "--since", "2999-01-01"], {}, "the window starts in the future"),
         (["run", "--until", "2026-11-02"], {}, "--until needs --since"),
-        (["run", "--sinse", "2026-11-02"], {}, "No such option: --sinse"),
+        (["run", "--sinse", "2026-11-02"], {}, "No such option '--sinse'"),
         (["run"], {"NCBI_EMAIL": ""}, "NCBI_EMAIL is not set"),
         (["run"], {"KRATOM_WATCH_EUTILS_URL": "ftp://x"}, "KRATOM_WATCH_EUTILS_URL='ftp://x'"),
         (["run"], {"KRATOM_WATCH_TIMEZONE": "Mars/Olympus"}, "not a known time zone"),
@@ -169,15 +181,16 @@ def test_bad_input_gets_one_clear_line(kw_env, args, env_changes, message):
     assert result.stdout == ""
 
 
-def test_query_rejected_by_pubmed_fails_the_run(prefect_harness, env, corpus_server):
-    from tests.eutils_server import error_body
-
+def test_query_rejected_by_pubmed_fails_the_run(prefect_env, env, corpus_server):
     corpus_server.fail("esearch", error_body("Invalid query: unbalanced parentheses"))
 
-    result = invoke(["run", "--since", str(SINCE), "--until", str(UNTIL)])
+    result = run_cli(["run", "--since", str(SINCE), "--until", str(UNTIL)], {**env, **prefect_env})
 
-    assert result.exit_code == 1
-    assert "PubMed rejected the search: Invalid query: unbalanced parentheses" in result.stderr
+    assert result.returncode == 1
+    assert result.stderr.endswith(
+        "Error: PubMed rejected the search: Invalid query: unbalanced parentheses\n"
+    )
+    assert "Traceback" not in result.stderr
     assert result.stdout == ""
     with sqlite3.connect(env["KRATOM_WATCH_DB"]) as conn:
         assert conn.execute("SELECT status FROM runs").fetchall() == [("failed",)]

@@ -107,7 +107,7 @@ def test_persistent_failure_is_one_clear_error_without_the_key(server):
     with pytest.raises(PubMedError) as raised:
         client.search_window("kratom", DAY, DAY)
 
-    assert str(raised.value) == "esearch failed after 3 attempts: HTTP 503"
+    assert str(raised.value) == "PubMed search failed after 3 attempts: HTTP 503"
     assert FAKE_KEY not in "".join(traceback.format_exception(raised.value))
     assert all(r.params["api_key"] == FAKE_KEY for r in server.requests)
 

@@ -42,15 +42,30 @@ def store(tmp_path):
 
 
 def test_round_trip(store):
-    assert store.upsert_papers([paper("1")]) == 1
+    assert store.upsert_papers([paper("1")]).new == ["1"]
     assert store.papers(["1"]) == [paper("1")]
 
 
-def test_upsert_is_keyed_on_pmid(store):
+def test_upsert_is_keyed_on_pmid_and_reports_changes(store):
     store.upsert_papers([paper("1"), paper("2")])
-    assert store.upsert_papers([paper("1", design="rct"), paper("2")]) == 0
+    changed = paper("1", design="rct", notices=[("RetractionIn", "J Test. 2027")])
+
+    result = store.upsert_papers([changed, paper("2")])
+
+    assert result.new == []
+    assert result.changed == [(paper("1"), changed)]
     assert store.count_papers() == 2
-    assert [p.design for p in store.papers(["1", "2"])] == ["rct", "cross_sectional"]
+    assert store.papers(["1", "2"]) == [changed, paper("2")]
+
+
+def test_unchanged_paper_is_not_rewritten(store):
+    store.upsert_papers([paper("1")])
+    (stamp,) = store.db.execute("SELECT last_updated FROM papers").fetchone()
+    store.db.execute("UPDATE papers SET last_updated = 'earlier'")
+
+    assert store.upsert_papers([paper("1")]).changed == []
+    assert store.db.execute("SELECT last_updated FROM papers").fetchone() == ("earlier",)
+    assert stamp != "earlier"
 
 
 def test_papers_keep_requested_order_and_skip_unknown(store):

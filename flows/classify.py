@@ -1,0 +1,1540 @@
+"""Study-design and depression-relevance classifier for kratom / mitragynine papers.
+
+The label is decided by what *this* paper did, read from method phrases in the title and
+abstract ("we conducted a cross-sectional survey", "rats were treated with", "we describe a
+52-year-old man"), with PubMed publication types and MeSH terms as extra evidence when the
+record already has them. Topic words ("opioid", "liver", "withdrawal") are never cues: the
+classifier has to work on papers it has never seen.
+
+How a record is scored:
+
+1. Title and abstract are cleaned (inline markup removed, whitespace collapsed) and
+   lowercased, keeping a map back to the original text so evidence can be quoted exactly.
+2. Each label has a table of weighted cues (regexes). The cues of one label are compiled into
+   a single pattern and run once over the title and once over the abstract. A cue in the
+   abstract is ignored when its sentence says the design is absent, wished for or someone
+   else's ("no randomized trials exist", "cohort studies are needed", "previously ... in mice").
+3. A label's score is its best cue plus a fraction of the others, so one clear statement
+   outweighs many incidental words.
+4. The hard-case rules of shared/study-designs.md adjust the scores (a review that discusses
+   trials stays a review; a human study beats preclinical work; in vivo beats in vitro;
+   placebo control makes a trial an RCT; a protocol without results is `other`).
+5. The best label wins; ties go to the better-ranked design. Confidence comes from the
+   strength of the best label and its margin over the runner-up.
+"""
+
+from __future__ import annotations
+
+import re
+import re._constants as _c  # the parsed-pattern opcodes, to index cues by how they start
+import re._parser as _parser
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from math import exp
+
+from flows.designs import BY_LABEL, LABELS
+
+# Bump when cues or rules change: stored labels carry the version that produced them.
+CLASSIFIER_VERSION = "1.0"
+
+
+@dataclass(frozen=True)
+class Classification:
+    design: str
+    depression_relevant: bool
+    # Phrases of the record that decided the label, the deciding one first. Each is an exact
+    # substring of the title or abstract (or, when the phrase spans inline markup, of its
+    # markup-free text), or a publication type / MeSH term exactly as given. When the paper
+    # is depression-relevant, the last phrase is the one that made it so.
+    evidence: tuple[str, ...]
+    confidence: float
+
+
+# Short names for the labels, used only to keep the cue tables readable.
+SR, RCT, NRT, COH, CC, CS, QUAL, CASE, NREV, ANIMAL, INVITRO, OPINION, OTHER = LABELS
+
+HUMAN_DESIGNS = frozenset({RCT, NRT, COH, CC, CS, QUAL, CASE})
+PRECLINICAL_DESIGNS = frozenset({ANIMAL, INVITRO})
+# Papers that talk about other people's studies: their study-type words are not their design.
+SECONDARY_DESIGNS = frozenset({SR, NREV, OPINION})
+
+
+@dataclass(frozen=True)
+class Cue:
+    label: str
+    weight: float
+    patterns: tuple[str, ...]  # alternatives, each starting at a word: any one is the cue
+    where: str = "any"  # "any", "title" or "abstract"
+    negatable: bool = True  # False when the pattern itself is a negation ("not randomized")
+    veto_before: str | None = None  # regex (ending in $) on the text just before the match
+    veto_after: str | None = None  # regex (matched at the start) on the text just after it
+
+
+def _cue(label: str, weight: float, *patterns: str, **options: object) -> Cue:
+    """One piece of evidence for a label; several patterns are alternative wordings of it."""
+    return Cue(label, weight, patterns, **options)  # type: ignore[arg-type]
+
+
+# Vocabulary shared by several cues.
+_DATABASES = (
+    r"(?:databases?|pubmed|medline|embase|scopus|web\s+of\s+science|psycinfo|psycarticles|"
+    r"cinahl|cochrane|google\s+scholar|ovid|lilacs|proquest|sciencedirect|ebscohost)"
+)
+_SPECIES = (
+    r"(?:mice|mouse|murine|rats?|rodents?|zebrafish|danio\s+rerio|dogs?|beagles?|canines?|"
+    r"monkeys?|macaques?|rhesus|(?:non-?human\s+)?primates|cynomolgus|guinea[- ]pigs?|"
+    r"rabbits?|hamsters?|gerbils?|piglets?|swine|minipigs?|sheep|ferrets?|c\.\s?elegans|"
+    r"caenorhabditis(?:\s+elegans)?|nematodes?|drosophila|fruit\s+flies|larvae|animals)"
+)
+# Tissue taken from an animal and studied in a dish is in vitro work, not an animal study.
+_TISSUE_AFTER = (
+    r"(?!\s*(?:'s\s+)?(?:ileum|brain|liver|tissues?|cells?|microsomes|hepatocytes|"
+    r"vas\s+deferens|plasma|membranes?|neurons|slices|homogenates?|synaptosomes|oocytes))"
+)
+_HUMAN_SUBJECTS = (
+    r"(?:participants|volunteers|subjects|adults|patients|individuals|people|persons|men|women|"
+    r"smokers|users)"
+)
+
+CUES: tuple[Cue, ...] = (
+    # --- systematic_review: a stated, reproducible search and selection -----------------
+    _cue(SR, 5, r"\bsystematic(?:ally)?\s+(?:literature\s+)?(?:reviews?|reviewed|searche?d?)\b"),
+    _cue(SR, 5, r"\bmeta-?analy[sz](?:is|es|ed|ing)\b", r"\bprisma\b"),
+    _cue(SR, 4.5, r"\b(?:scoping|umbrella|rapid|mapping)\s+review\b"),
+    _cue(SR, 3, r"\bintegrative\s+review\b"),
+    _cue(
+        SR,
+        4,
+        # "An electronic search was performed using five major databases", "searched PubMed".
+        r"\b(?:searched|searching|search(?:es)?\s+(?:was|were)\s+(?:performed|conducted|"
+        r"carried\s+out|run)|electronic(?:ally)?\s+search\w*|literature\s+search\w*|"
+        r"search\s+of|review\s+of\s+the)\b[^.]{0,120}?\b" + _DATABASES + r"\b",
+        r"\b" + _DATABASES + r"\b[^.]{0,80}?\b(?:(?:was|were)\s+searched|searched)\b",
+    ),
+    _cue(SR, 4.5, r"\bdata\s+sources?\s*:", r"\bdesign\s*:\s*systematic\b"),
+    _cue(
+        SR,
+        3,
+        r"\b(?:risk\s+of\s+bias|newcastle-ottawa|jbi\s+critical\s+appraisal|search\s+strateg"
+        r"(?:y|ies)|study\s+selection|titles\s+and\s+abstracts|full-text\s+(?:screening|"
+        r"review|articles))\b",
+        r"\bpooled\s+(?:estimates?|prevalence|analys[ie]s|odds|risks?|effects?|means?|data)\b",
+        r"\b(?:studies|articles|records|papers|publications|reports)\s+(?:were\s+)?(?:screened|"
+        r"met\s+(?:the\s+)?(?:inclusion|eligibility)\s+criteria)\b",
+    ),
+    _cue(SR, 2, r"\b(?:inclusion\s+and\s+exclusion|eligibility)\s+criteria\b"),
+    _cue(
+        SR,
+        2,
+        r"\bincluded\s+(?:studies|articles|papers|reports|trials)\b",
+        r"\b(?:studies|articles|papers|publications|records|case\s+reports)\s+(?:were|was)\s+"
+        r"(?:included|identified|eligible|selected|retrieved)\b",
+    ),
+    # --- rct: random allocation or placebo control in humans -----------------------------
+    _cue(
+        RCT,
+        5,
+        r"(?<!non-)(?<!non)\brandomi[sz]ed,?\s+(?:[\w-]+,?\s+){0,2}?(?:controlled|clinical|"
+        r"placebo|double|single|triple|crossover|cross-over|trial|parallel|blinded|"
+        r"within-subjects?|between-subjects?)\b",
+        r"\bplacebo-?\s?controlled\b",
+        r"\b" + _HUMAN_SUBJECTS + r"\s+(?:\w+\s+){0,4}(?:were|was)\s+(?:\w+\s+)?(?:randomi[sz]ed|"
+        r"randomly\s+(?:assigned|allocated))\b",
+    ),
+    _cue(RCT, 4, r"\b(?:double|triple|single)-?\s?blind(?:ed)?\b"),
+    # Animal studies also assign groups at random, so bare randomisation is a weaker cue.
+    _cue(
+        RCT,
+        3,
+        r"(?<!non-)(?<!non)\brandomi[sz](?:ed|ation)\b",
+        r"\brandomly\s+(?:assigned|allocated)\b",
+        r"\bplacebo\b",
+        r"\b(?:crossover|cross-over)\s+(?:design|study|trial)\b",
+        r"\brcts?\b",
+    ),
+    _cue(RCT, 2, r"\bwithin-subjects?\b", r"\bnct\d{8}\b", r"\bclinicaltrials\.gov\b"),
+    # --- non_randomised_trial: humans dosed by the investigators, not randomised ----------
+    _cue(
+        NRT,
+        4.5,
+        r"\bopen-?\s?label\b",
+        r"\bsingle-?\s?(?:arm|group)\s+(?:\w+\s+)?(?:trial|study|design)\b",
+        r"\bnon-?\s?randomi[sz]ed\b",
+        r"\b(?:not|without)\s+(?:being\s+)?randomi[sz]ed\b",
+        r"\bblinding\s+(?:procedures\s+)?(?:was|were)\s+not\s+used\b",
+        r"\bunblinded\b",
+        r"\bwithout\s+(?:blinding|randomi[sz]ation|a\s+control\s+group)\b",
+        r"\buncontrolled\s+(?:trial|study)\b",
+        negatable=False,
+    ),
+    _cue(
+        NRT,
+        3.5,
+        r"\bphase\s+(?:1|i|one|2|ii|two|1/2|i/ii)[ab]?\s+(?:clinical\s+)?(?:study|trial)\b",
+        r"\bhealthy\s+(?:\w+\s+){0,2}(?:volunteers|participants|subjects|adults|men|women)\b",
+        r"\b(?:administered|given|dosed)\s+(?:\w+\s+){0,3}to\s+(?:\w+\s+){0,3}(?:volunteers|"
+        r"participants|subjects|adults|patients)\b",
+        r"\b(?:participants|volunteers|subjects|adults|patients)\s+(?:\w+\s+){0,6}(?:received|"
+        r"ingested|consumed|self-administered|were\s+(?:given|administered|dosed))\s+(?:a|an|"
+        r"single|their|placebo|\d)",
+    ),
+    _cue(
+        NRT,
+        3,
+        r"\b(?:came|come|returned)\s+to\s+(?:the|our)\s+(?:clinic|laboratory|lab|research\s+"
+        r"unit|unit)\b",
+        r"\b(?:human\s+laboratory|laboratory\s+sessions?|dosing\s+sessions?|experimental\s+"
+        r"sessions?)\b",
+        r"\bclinical\s+pharmacokinetic",
+        r"\bpharmacokinetics?\s+(?:\w+\s+){0,3}in\s+(?:\w+\s+){0,2}(?:humans|volunteers|"
+        r"participants|subjects|adults)\b",
+        r"\bfirst-in-human\b",
+    ),
+    _cue(
+        NRT,
+        2.5,
+        r"\bdirect-?\s?observation\b",
+        r"\bbefore\s+and\s+after\s+(?:the\s+)?(?:intervention|treatment|administration|dosing)\b",
+        r"\bpilot\s+(?:trial|intervention)\b",
+        r"\b(?:pre|post)-?\s?dos(?:e|ing)\b",
+    ),
+    # --- cohort: people followed over time ------------------------------------------------
+    _cue(
+        COH,
+        5,
+        r"\bcohort\s+(?:study|studies|design|analysis)\b",
+        r"\b(?:prospective|retrospective|longitudinal|population-based|birth|matched|"
+        r"historical|inception|registry-based)\s+cohort\b",
+    ),
+    _cue(
+        COH,
+        4.5,
+        r"\ba\s+cohort\s+of\s+(?:\d[\d,]*\s+)?(?:\w+\s+){0,2}(?:patients|participants|adults|"
+        r"people|individuals|users|veterans|women|men|children|adolescents|infants)\b",
+        r"\bwere\s+followed(?:\s+up)?\b(?!\s+by\b)",
+        r"\bfollowed\s+(?:up\s+)?(?:prospectively|longitudinally)\b",
+        r"\blost\s+to\s+follow-?\s?up\b",
+        r"\b(?:median|mean|average)\s+(?:duration\s+of\s+)?follow-?\s?up\b",
+        r"\bhazard\s+ratios?\b",
+        r"\bkaplan-?\s?meier\b",
+        r"\bcox\s+(?:proportional|regression|model)\b",
+        r"\bperson-?\s?years\b",
+    ),
+    _cue(
+        COH,
+        3,
+        r"\bfollow-?\s?up\s+(?:period|visits?|assessments?|interviews?|surveys?|rates?|data)\b",
+        r"\blongitudinal(?:ly)?\s+(?:study|studies|data|analysis|design|survey|panel|"
+        r"assessments?)\b",
+        r"\bprospective(?:ly)?\s+(?:study|studies|followed|enrolled|recruited|collected|"
+        r"observational)\b",
+        r"\bretention\s+(?:in\s+treatment|rates?)\b",
+        r"\bremained\s+in\s+treatment\b",
+        # "at 4, 8, and 12 weeks of treatment": outcomes measured repeatedly over time.
+        r"\bat\s+\d+(?:\s*,\s*\d+)*,?\s+(?:and\s+)?\d+\s+(?:weeks?|months?|years?)\s+(?:of|after|"
+        r"post)\b",
+    ),
+    _cue(
+        COH,
+        2,
+        r"\bretrospective(?:ly)?\s+(?:chart|medical\s+records?|records?)\s+review\b",
+        r"\b(?:electronic\s+)?(?:health|medical)\s+records\b",
+        r"\bclaims\s+data\b",
+        r"\bincidence\b",
+    ),
+    # --- case_control ----------------------------------------------------------------------
+    _cue(
+        CC,
+        5,
+        r"\bcase-?\s?control\b",
+        r"\bcases\s+and\s+(?:\w+\s+)?controls\b",
+        r"\bmatched\s+controls?\b",
+        r"\bcontrols\s+(?:were\s+)?matched\s+(?:for|on|by)\b",
+    ),
+    # --- cross_sectional: one-time surveys, population data, report databases --------------
+    _cue(CS, 5, r"\bcross-?\s?sectional\b"),
+    _cue(
+        CS,
+        4,
+        r"\b(?:national\s+survey\s+on\s+drug\s+use\s+and\s+health|nsduh|nhanes|monitoring\s+the"
+        r"\s+future|brfss|yrbss?|global\s+drug\s+survey|nesarc|national\s+health\s+interview"
+        r"\s+survey)\b",
+        r"\b(?:national\s+poison\s+data\s+system|npds|poison\s+(?:control\s+|information\s+)?"
+        r"(?:cent(?:er|re)s?)|faers|adverse\s+event\s+reporting\s+system|vaers|caers|medwatch|"
+        r"toxic(?:ology)?\s+surveillance|drug\s+abuse\s+warning\s+network|nflis)\b",
+    ),
+    # A survey is a tool; it implies a cross-sectional design unless people are followed up.
+    _cue(
+        CS,
+        3.5,
+        r"\bsurveys?\s+(?:[\w-]+\s+){0,6}(?:was|were)\s+(?:conducted|completed|administered|"
+        r"distributed|carried\s+out|fielded|deployed|launched|performed|sent|posted)\b",
+        r"\b(?:conducted|administered|completed|distributed|fielded|launched|answered|"
+        r"responded\s+to|took)\s+(?:a|an|the|our)\s+(?:[\w-]+\s+){0,3}(?:survey|questionnaire)\b",
+        r"\b(?:online|web-based|internet|anonymous|national|nationwide|household|telephone|postal|"
+        r"crowdsourced|community-based|clinical|self-administered|structured|population-based)"
+        r"\s+(?:[\w-]+\s+)?(?:surveys?|questionnaires?)\b",
+        r"\b(?:amazon\s+)?mechanical\s+turk\b",
+        r"\bmturk\b",
+        r"\bcrowdsourc\w*",
+        r"\b(?:exposures?|cases|calls|reports|deaths)\s+(?:\w+\s+){0,3}reported\s+to\b",
+    ),
+    _cue(
+        CS,
+        3,
+        # "A total of 52 exposure cases were identified": a series analysed as a population.
+        r"\b(?:exposures|exposure\s+cases|cases|calls|deaths|reports|decedents)\s+(?:were|was)\s+"
+        r"(?:\w+\s+)?(?:identified|included|analy[sz]ed|reviewed)\b",
+    ),
+    _cue(CS, 3, r"\bsurveys?\b", where="title"),
+    _cue(
+        CS,
+        3,
+        r"\brespondents?\b",
+        r"\bsurvey\s+(?:data|responses|results)\b",
+        # Poison-centre / FAERS / medical-examiner series are cross-sectional by rule.
+        r"\bretrospective\s+(?:analysis|review|study|evaluation|examination)\b",
+        r"\b(?:medical\s+examiner|coroners?|autopsy\s+(?:reports|cases|records|database)|death\s+"
+        r"certificates|postmortem\s+(?:toxicology\s+)?(?:reports|cases|records)|toxicology\s+"
+        r"(?:reports|records|database))\b",
+    ),
+    _cue(
+        CS,
+        2,
+        r"\bsurveys?\b",
+        r"\b(?:convenience|snowball|quota|stratified|probability)\s+sampl(?:e|es|ing)\b",
+        r"\bsnowballing\b",
+        r"\b(?:adjusted\s+)?odds\s+ratios?\b",
+        r"\blogistic\s+regression\b",
+        where="abstract",
+    ),
+    _cue(CS, 1.5, r"\bquestionnaires?\b", r"\bprevalence\b"),
+    # --- qualitative: interviews, focus groups, analysis of texts and online posts ---------
+    _cue(
+        QUAL,
+        5,
+        r"\bqualitative\s+(?:study|studies|research|interviews?|approach|methods?|methodology|"
+        r"design|inquiry|data|analys[ie]s|component|descriptive|exploration|exploratory|"
+        r"content|thematic|case\s+study)\b",
+        r"\bsemi-?\s?structured\s+(?:\w+\s+)?interviews?\b",
+        r"\bin-depth\s+(?:\w+\s+)?interviews?\b",
+        r"\bfocus\s+groups?\b",
+        r"\bgrounded\s+theory\b",
+        r"\binterpre(?:ta)?tive\s+phenomenolog\w+\b",
+        r"\bethnograph\w+\b",
+        r"\bnarrative\s+inquiry\b",
+        r"\bframework\s+analysis\b",
+        # "qualitative analysis of alkaloids" is chemistry.
+        veto_after=r"\s+of\s+(?:the\s+)?(?:\w+\s+)?(?:alkaloids?|compounds?|constituents|"
+        r"extracts?|samples?|metabolites?|mitragynine)",
+    ),
+    _cue(
+        QUAL,
+        4.5,
+        r"\bthematic(?:ally)?\s+(?:analysis|analy[sz]ed|coding|synthesis)\b",
+        r"\bthemes?\s+(?:that\s+)?(?:emerged|were\s+(?:identified|generated|developed|derived))\b",
+        r"\banaly[sz]ed\s+(?:\w+\s+){0,2}for\s+themes\b",
+        r"\bcontent\s+analysis\b",
+        r"\binductive(?:ly)?\s+(?:coded|coding|analysis)\b",
+    ),
+    _cue(
+        QUAL,
+        3.5,
+        r"\b(?:reddit|subreddits?|twitter|tweets|youtube|facebook|instagram|tiktok|bluelight|"
+        r"erowid(?:\.org)?|drugs-forum|online\s+forums?|internet\s+forums?|discussion\s+(?:forums?|"
+        r"boards?|threads?)|forum\s+posts|social\s+media\s+(?:posts|data|content|platforms?|"
+        r"discussions?)|online\s+communit(?:y|ies)|cybercommunit(?:y|ies)|online\s+(?:posts|"
+        r"discussions|comments|narratives|testimonials)|user-generated|experience\s+reports|"
+        r"trip\s+reports)\b",
+        r"\b(?:posts|comments|threads|messages|mentions|narratives|testimonials)\s+(?:on|from|"
+        r"posted|were\s+(?:collected|analy[sz]ed|coded|extracted))\b",
+    ),
+    _cue(
+        QUAL,
+        3,
+        # Analysis of media texts (news coverage) is content analysis.
+        r"\bmedia\s+coverage\b",
+        r"\bnews\s+(?:articles|stories|coverage|media)\b",
+        r"\bmedia\s+(?:reports|analysis)\b",
+    ),
+    _cue(
+        QUAL,
+        2,
+        r"\bqualitative\b",
+        r"\binterview(?:s|ed)\b",
+        r"\bopen-ended\s+(?:questions?|responses|items)\b",
+        r"\bweb\s?sites?\b",
+        veto_after=r"ly\b",
+    ),
+    # --- case_report: one patient or a small series of described patients -----------------
+    _cue(
+        CASE,
+        5,
+        r"\bcase\s+(?:report|study|series|presentation|description|vignette)s?\b",
+        r"\ba\s+case\s+of\b",
+        r"\breport\s+of\s+(?:a|an|two|three|four|five)\s+(?:\w+\s+)?cases?\b",
+        where="title",
+    ),
+    _cue(
+        CASE,
+        4,
+        r"\b(?:this|our|the\s+present|the\s+current|a)\s+case\s+(?:report|series|study|"
+        r"presentation)\b",
+        r"\bcase\s+(?:report|description|presentation|summary|history)\s*:",
+        r"\bin\s+(?:this|our)\s+case\b",
+        r"\bthis\s+(?:case|report)\s+(?:describes|presents|highlights|illustrates|underscores|"
+        r"demonstrates)\b",
+        r"\bwe\s+(?:report|present|describe|discuss)\s+(?:a|an|the|two|three|four|five|one|our|"
+        r"\d)\s+(?:[\w-]+\s+){0,5}?(?:case|cases|patient|patients|man|woman|male|female|boy|"
+        r"girl|infant|neonate|newborn|child|adolescent|individual|death|fatality|fatalities|"
+        r"mother)\b",
+        r"\b(?:report|present|describe)\s+(?:the\s+)?(?:first\s+)?cases?\s+of\b",
+        r"\bthis\s+is\s+the\s+first\s+(?:case\s+)?report\b",
+    ),
+    _cue(
+        CASE,
+        3.5,
+        r"\b(?:a|an)\s+(?:\d{1,3}|[a-z]+(?:-[a-z]+)?)-?\s?(?:year|month|week|day)s?-?\s?old\s+"
+        r"(?:[\w-]+\s+){0,2}(?:man|woman|male|female|boy|girl|patient|gentleman|lady|infant|"
+        r"neonate|veteran|mother|caucasian|african|white|hispanic|asian)\b",
+        r"\b(?:a|an)\s+(?:\w+\s+)?(?:man|woman|male|female|patient)\s+in\s+(?:his|her)\s+"
+        r"(?:\d0s|twenties|thirties|forties|fifties|sixties|seventies|eighties)\b",
+        r"\b(?:a|one)\s+(?:newborn|neonate|term\s+infant|preterm\s+infant|infant)\s+"
+        r"(?:\w+\s+){0,2}(?:was|who|presented|with|born)\b",
+    ),
+    _cue(
+        CASE,
+        3,
+        r"\bcase\s+(?:series|report)\b",
+        where="abstract",
+    ),
+    _cue(
+        CASE,
+        2.5,
+        r"\bpresented\s+to\s+(?:the|our|an)\s+(?:[\w-]+\s+){0,2}(?:department|clinic|hospital|"
+        r"ed|er|emergency)\b",
+        r"\bpresented\s+with\s+(?:a\s+)?(?:[\w-]+\s+){0,3}(?:history|symptoms|signs|"
+        r"complaints?|pain|seizures?)\b",
+        r"\bautopsy\s+(?:findings|revealed|showed)\b",
+        r"\bpostmortem\s+(?:blood|femoral|peripheral|concentrations?)\b",
+    ),
+    _cue(
+        CASE,
+        1.5,
+        r"\bthe\s+patient(?:'s)?\s+(?:was|had|reported|presented|developed|required|underwent|"
+        r"denied|admitted)\b",
+        r"\b(?:he|she)\s+(?:was|had|reported|presented|developed|required|underwent|denied|"
+        r"admitted)\b",
+    ),
+    # --- narrative_review: a review without a stated systematic search --------------------
+    _cue(
+        NREV,
+        4,
+        r"\breviews?\b",
+        where="title",
+        # Those are systematic reviews, record-based studies or a case report's literature
+        # section, not narrative reviews.
+        veto_before=r"(?:systematic|scoping|umbrella|rapid|mapping|integrative|retrospective|"
+        r"chart|records?|peer|meta-analytic)\s+(?:[\w-]+\s+)?$|case\s+(?:reports?|series)\s+"
+        r"and\s+(?:a\s+)?$",
+    ),
+    _cue(
+        NREV,
+        3.5,
+        r"\b(?:narrative|literature|comprehensive|critical|mini|brief|clinical|historical|"
+        r"selective|updated|insight)-?\s?review\b",
+        r"\b(?:this|the\s+present|the\s+current|our|present)\s+(?!retrospective|chart|record|"
+        r"systematic|scoping|umbrella|rapid)(?:\w+\s+)?review\b",
+        r"\bwe\s+(?:have\s+)?(?:aim\s+to\s+|will\s+)?(?:review(?:ed)?|summari[sz]ed?|"
+        r"discuss(?:ed)?|highlight(?:ed)?|overview)\b",
+        r"\bwill\s+(?:discuss|review|summari[sz]e|highlight)\b",
+        r"\b(?:this|the\s+present|the\s+current|our)\s+(?:article|paper|manuscript|chapter|"
+        r"overview)\s+(?:reviews|summari[sz]es|discusses|describes\s+the\s+current|provides\s+an?"
+        r"\s+(?:overview|update|summary|synthesis))\b",
+        r"\b(?:provide|provides|providing|present|presents)\s+an?\s+(?:brief\s+|comprehensive\s+"
+        r"|integrated\s+|updated\s+|critical\s+|concise\s+)?(?:overview|update|synthesis)\b",
+        veto_before=r"systematic\s+$",
+        # "we reviewed the medical records" is a chart review, not a literature review.
+        veto_after=r"\s+(?:the\s+)?(?:medical\s+|electronic\s+|health\s+)?(?:records|charts|"
+        r"files|case\s+notes)",
+    ),
+    _cue(
+        NREV,
+        3,
+        r"\b(?:review|synthesis|overview|summary)\s+of\s+(?:the\s+)?(?:available|current|"
+        r"existing|published|recent)\s+(?:literature|evidence|research|studies|data|knowledge)\b",
+    ),
+    _cue(
+        NREV,
+        2.5,
+        r"\b(?:overview|state\s+of\s+the\s+(?:art|science)|current\s+(?:knowledge|evidence|"
+        r"perspectives?|understanding|status)|future\s+directions|an\s+update|primer)\b",
+        where="title",
+    ),
+    _cue(NREV, 2, r"\b(?:is|are|will\s+be)\s+(?:also\s+)?(?:discussed|reviewed|summari[sz]ed)\b"),
+    # --- animal: in vivo experiments on non-human animals ----------------------------------
+    _cue(
+        ANIMAL,
+        4,
+        r"\b" + _SPECIES + r"\s+(?:\(\w+\)\s+)?(?:were|was)\s+(?:[\w-]+\s+){0,3}(?:treated|"
+        r"administered|given|injected|dosed|exposed|fed|gavaged|pretreated|trained|tested|"
+        r"implanted|rendered|randomly|divided|assigned|housed|subjected|allocated|sacrificed|"
+        r"euthani[sz]ed|decapitated|an(?:a)?esthetized|used)\b",
+        r"\b" + _SPECIES + r"\s+(?:received|receiving|treated\s+with|exposed\s+to|injected\s+"
+        r"with)\b",
+    ),
+    _cue(
+        ANIMAL,
+        3.5,
+        r"\b(?:male|female|adult|adolescent|juvenile|pregnant|neonatal|young|aged|naive|"
+        r"wild-type|knockout|transgenic)\s+(?:and\s+female\s+)?(?:[\w/()-]+\s+){0,3}"
+        + _SPECIES
+        + r"\b"
+        + _TISSUE_AFTER,
+        r"\bin\s+(?:[\w-]+\s+){0,3}" + _SPECIES + r"\b" + _TISSUE_AFTER,
+        r"\b(?:animal|rodent|mouse|mice|rat|murine|zebrafish|invertebrate|in\s+vivo|preclinical|"
+        r"canine|primate)\s+models?\b",
+        r"\bin\s+vivo\b",
+        r"\b(?:tail-?\s?flick|hot-?\s?plate|tail-?\s?pinch|forced-?\s?swim(?:ming)?|tail-?\s?"
+        r"suspension|open-?\s?field|elevated\s+plus-?\s?maze|morris\s+water\s+maze|(?:conditioned"
+        r"\s+)?place\s+(?:preference|conditioning|aversion)|self-administration\s+(?:paradigm|"
+        r"procedure|model)|drug\s+discrimination|intellicage|rotarod|novel\s+object|light-dark\s+"
+        r"box|marble-?\s?burying|von\s+frey|writhing\s+test|catalepsy|sucrose\s+preference|"
+        r"passive\s+avoidance|step-down|climbing\s+behavio(?:u)?r|jumping\s+behavio(?:u)?r)\b",
+    ),
+    _cue(
+        ANIMAL,
+        3,
+        r"\boecd\b",
+        r"\bhours?\s+post-?\s?fertili[sz]ation\b",
+        r"\bhpf\b",
+        r"\bembryos\s+were\s+exposed\b",
+    ),
+    _cue(
+        ANIMAL,
+        2.5,
+        r"\b(?:mg|µg|μg|microg)/kg\b",
+        r"\b(?:i\.p\.|s\.c\.|i\.c\.v\.|p\.o\.)",
+        r"\b(?:intraperitoneal(?:ly)?|intracerebroventricular(?:ly)?|intragastric(?:ally)?|"
+        r"oral\s+gavage|by\s+gavage)\b",
+    ),
+    _cue(ANIMAL, 2, r"\b" + _SPECIES + r"\b" + _TISSUE_AFTER),
+    _cue(
+        ANIMAL,
+        2,
+        r"\bbehavio(?:u)?ral\s+(?:tests?|models?|paradigms?|testing)\b",
+        r"\bwithdrawal\s+signs\b",
+        r"\bnaloxone-precipitated\b",
+        r"\bantinocicepti\w+\b",
+    ),
+    _cue(ANIMAL, 1.5, r"\b(?:histopatholog\w*|necropsy|organ\s+weights?)\b"),
+    # --- in_vitro: cells, receptors, enzymes, chemistry, products, computation -------------
+    _cue(
+        INVITRO,
+        4.5,
+        r"\bin\s+silico\b",
+        r"\bmolecular\s+docking\b",
+        r"\bdocking\s+(?:studies|study|simulations?|analys[ie]s|scores?)\b",
+        r"\bmolecular\s+dynamics?\b",
+        r"\bdynamic\s+simulations?\b",
+        r"\bquantum\s+chemical\b",
+        r"\bdensity\s+functional\b",
+        r"\bb3lyp\b",
+        r"\bqsar\b",
+        r"\bpharmacophore\b",
+        r"\bcomputational\s+(?:study|analysis|model(?:ing|ling)?|approach|methods?)\b",
+    ),
+    _cue(
+        INVITRO,
+        4,
+        r"\bmethods?\s+(?:was|were|has\s+been|have\s+been)\s+(?:\w+\s+)?(?:developed|validated|"
+        r"established|optimi[sz]ed)\b",
+        r"\b(?:developed|validated)\s+(?:and\s+validated\s+)?(?:a|an)\s+(?:[\w/-]+\s+){0,5}"
+        r"(?:method|assay)\b",
+        r"\blimits?\s+of\s+(?:detection|quantification|quantitation)\b",
+        r"\blower\s+limit\s+of\s+quantification\b",
+        r"\blloq\b",
+        r"\bvalidated\s+(?:[\w/-]+\s+){0,2}method\b",
+        r"\bsuccessfully\s+validated\b",
+    ),
+    _cue(
+        INVITRO,
+        3.5,
+        r"\bin\s+vitro\b",
+        r"\b(?:isolated\s+)?(?:guinea-?\s?pig|rat|mouse)\s+(?:ileum|vas\s+deferens|brain\s+"
+        r"(?:membranes|homogenates?|slices))\b",
+        r"\bileum\b",
+        r"\bvas\s+deferens\b",
+        r"\borgan\s+bath\b",
+        r"\btwitch\s+contraction\b",
+        r"\belectrically-?\s?(?:stimulated|induced)\b",
+        r"\bex\s+vivo\b",
+        r"\bxenopus\b",
+        r"\b(?:commercial(?:ly)?|marketed|retail|purchased|online)\s+(?:available\s+)?"
+        r"(?:[\w-]+\s+){0,2}(?:products?|samples?|supplements?|preparations?)\s+(?:were|was)\s+"
+        r"(?:\w+\s+)?(?:analy[sz]ed|tested|purchased|obtained|evaluated|screened|examined)\b",
+        r"\bproducts?\s+(?:were|was)\s+(?:purchased|analy[sz]ed|tested)\b",
+        r"\bproduct\s+(?:analys[ie]s|testing)\b",
+        r"\b(?:laboratory|third-party|independent)\s+(?:[\w-]+\s+)?testing\b",
+        r"\badulterat\w+",
+    ),
+    _cue(
+        INVITRO,
+        3,
+        r"\bcell\s+lines?\b",
+        r"\bcells\s+(?:were|was)\b",
+        r"\b(?:cultured|primary)\s+(?:\w+\s+)?cells\b",
+        r"\bcell\s+(?:culture|viability|death|proliferation)\b",
+        r"\bhek-?\s?293\w*",
+        r"\bcho(?:-k1)?\s+cells\b",
+        r"\bhepg2\b",
+        r"\bhela\b",
+        r"\bpc-?12\b",
+        r"\bsh-sy5y\b",
+        r"\bcaco-2\b",
+        r"\bhcmec/d3\b",
+        r"\bhepatocytes\b",
+        r"\boocytes\b",
+        r"\bmicrosom\w+",
+        r"\bsynaptosom\w+",
+        r"\btransfected\b",
+        r"\bmtt\b",
+        r"\b(?:binding|functional|luminescence|enzyme|enzymatic|radioligand|competition|"
+        r"displacement|cytotoxicity|transport|uptake|reporter|calcium|camp|bret|high-throughput|"
+        r"bidirectional\s+transport)\s+assays?\b",
+        r"\bassays?\s+(?:were|was)\b",
+        r"\bic50\b",
+        r"\bec50\b",
+        r"\bki\s+values?\b",
+        r"\bemax\b",
+        r"\bradioligand\b",
+        r"\bgtp[γg]s\b",
+        r"\b(?:β|beta)-?arrestin\w*",
+        r"\bforskolin\b",
+        r"\bpatch-?\s?clamp\b",
+        r"\bconcentration-?\s?(?:dependent|response)\b",
+        r"\bbioassay-guided\b",
+        r"\bfractionation\b",
+        r"\b(?:analy[sz]ed|determined|quantified|measured)\s+the\s+(?:\w+\s+)?(?:content|contents|"
+        r"composition)s?\s+of\b",
+    ),
+    _cue(
+        INVITRO,
+        2.5,
+        r"\bbinding\s+affinit(?:y|ies)\b",
+        r"\breceptor-?\s?binding\b",
+        r"\baffinit(?:y|ies)\s+(?:for|at|to)\b",
+        r"\b(?:partial|full)\s+agonis[mt]\b",
+        r"\brecombinant\b",
+        r"\bcytochrome\s+p450\b",
+        r"\benzyme\s+(?:activity|activities|inhibition|kinetics)\b",
+        r"\binhibitory\s+(?:effects?|activit(?:y|ies)|potency)\b",
+        r"\bp-?glycoprotein\b",
+        r"\bherg\b",
+        r"\bsynthesi[sz]ed\b",
+        r"\bsynthetic\s+(?:route|method|strategy)\b",
+        r"\bstructure-activity\b",
+        r"\bsemi-?synthe\w+",
+        r"\bfunctionali[sz]ation\b",
+        r"\banalog(?:ue)?s?\b",
+        r"\b(?:alkaloid(?:al)?|chemical|phytochemical|elemental|metal)\s+(?:content|contents|"
+        r"profiles?|composition|impurities)\b",
+        r"\bchemotypes?\b",
+        r"\bheavy\s+metals?\b",
+        r"\bextraction\b",
+        r"\bcytotoxic(?:ity)?\b",
+        r"\bantioxidant\s+activity\b",
+    ),
+    _cue(
+        INVITRO,
+        2,
+        r"\blc-?ms(?:/ms)?\b",
+        r"\bhplc\b",
+        r"\bu(?:h)?plc\b",
+        r"\bgc-?ms\b",
+        r"\bhrms\b",
+        r"\bmass\s+spectromet\w+",
+        r"\bchromatograph\w+",
+        r"\bnmr\b",
+        r"\bicp-?ms\b",
+        r"\binductively\s+coupled\b",
+        r"\bspectroscop\w+",
+        r"\bh?p?tlc\b",
+    ),
+    _cue(INVITRO, 1, r"\b(?:leaves|leaf\s+samples|plant\s+material)\b"),
+    # --- opinion: editorials, comments, letters without new data --------------------------
+    _cue(
+        OPINION,
+        6,
+        r"^(?:commentary|editorial|comment|letter|response|reply|correspondence|viewpoint|"
+        r"perspective|opinion|in\s+reply|re|author\s+reply)\b\s*[:.-]",
+        where="title",
+    ),
+    _cue(
+        OPINION,
+        4.5,
+        r"\b(?:a|this|our)\s+(?:commentary|editorial|viewpoint|opinion\s+piece|perspective\s+"
+        r"piece|position\s+(?:statement|paper)|essay|policy\s+brief)\b",
+        r"\bletter\s+to\s+the\s+editor\b",
+        r"\bwe\s+read\s+with\s+(?:great\s+)?interest\b",
+        r"\bdear\s+editor\b",
+        r"\bin\s+response\s+to\s+(?:the\s+)?(?:article|letter|paper|commentary)\b",
+    ),
+    _cue(
+        OPINION,
+        3,
+        r"\b(?:we|i)\s+(?:argue|contend)\b",
+        r"\bwe\s+call\s+(?:for|on)\b",
+        r"\bexpert\s+(?:forum|panel|meeting|opinion|roundtable)\b",
+        r"\bcalls?\s+to\s+action\b",
+    ),
+    _cue(OPINION, 2.5, r"\b(?:commentary|editorial|viewpoint)\b", where="title"),
+    # --- other: protocols, guidelines, plant science, anything else -----------------------
+    _cue(OTHER, 5.5, r"\bprotocol\b", where="title"),
+    _cue(
+        OTHER,
+        4.5,
+        r"\b(?:this|the\s+present|our)\s+(?:study\s+|trial\s+)?protocol\b",
+        r"\bprotocol\s+(?:for|of)\s+(?:a|an)\s+(?:[\w-]+\s+){0,5}(?:trial|study|review)\b",
+        r"\bstudy\s+protocol\b",
+    ),
+    _cue(
+        OTHER,
+        3,
+        # Future tense describes a study not yet done.
+        r"\bwill\s+be\s+(?:\w+\s+)?(?:recruited|randomi[sz]ed|enrolled|assessed|measured|"
+        r"collected|conducted|analy[sz]ed|allocated|assigned|followed|compared|evaluated|invited|"
+        r"performed|administered)\b",
+        r"\bwe\s+will\s+(?:recruit|randomi[sz]e|enrol|enroll|assess|measure|collect|conduct|"
+        r"analy[sz]e|compare|evaluate|examine|test|use)\b",
+        negatable=False,
+    ),
+    _cue(
+        OTHER,
+        4.5,
+        r"\bguidelines?\b",
+        r"\bconsensus\s+(?:statement|recommendations)\b",
+        r"\bdelphi\b",
+        where="title",
+    ),
+    _cue(
+        OTHER,
+        3.5,
+        # Horticultural and agronomic experiments on the plant itself fit no listed design.
+        r"\bfertili[sz]ers?\b",
+        r"\bgreenhouse\b",
+        r"\bhorticultur\w*",
+        r"\bvegetatively\s+propagated\b",
+        r"\bpropagation\b",
+        r"\bagronom\w*",
+        r"\birrigation\b",
+        r"\bplant\s+growth\b",
+        r"\bgrowth\s+(?:rates?|parameters|performance)\b",
+        r"\bphotosynth\w*",
+        r"\bnutrient\s+(?:fertility|levels|supply|solution)\b",
+    ),
+    _cue(OTHER, 2.5, r"\b(?:biomass|chlorophyll|seedlings?|soil)\b"),
+)
+
+# Publication types as PubMed spells them (lowercased) -> (label, weight).
+PUBLICATION_TYPE_CUES: dict[str, tuple[tuple[str, float], ...]] = {
+    "systematic review": ((SR, 6),),
+    "meta-analysis": ((SR, 6),),
+    "network meta-analysis": ((SR, 6),),
+    "scoping review": ((SR, 6),),
+    "randomized controlled trial": ((RCT, 6),),
+    "equivalence trial": ((RCT, 4),),
+    "pragmatic clinical trial": ((RCT, 4),),
+    "controlled clinical trial": ((NRT, 3.5),),
+    "clinical trial": ((NRT, 3),),
+    "clinical trial, phase i": ((NRT, 3),),
+    "clinical trial, phase ii": ((NRT, 3),),
+    "clinical trial, phase iii": ((NRT, 3),),
+    "clinical trial, phase iv": ((NRT, 3),),
+    "observational study": ((COH, 2), (CS, 2)),
+    "twin study": ((COH, 2),),
+    "case reports": ((CASE, 4.5),),
+    "review": ((NREV, 3),),
+    "historical article": ((NREV, 2),),
+    "editorial": ((OPINION, 6),),
+    "comment": ((OPINION, 4.5),),
+    "letter": ((OPINION, 4),),
+    "news": ((OPINION, 6),),
+    "newspaper article": ((OPINION, 6),),
+    "clinical trial protocol": ((OTHER, 6),),
+    "practice guideline": ((OTHER, 5),),
+    "guideline": ((OTHER, 5),),
+    "consensus development conference": ((OTHER, 4),),
+    "published erratum": ((OTHER, 6),),
+    "retraction of publication": ((OTHER, 6),),
+    "expression of concern": ((OTHER, 6),),
+}
+
+# MeSH descriptors (lowercased, without qualifiers or stars) -> (label, weight).
+MESH_CUES: dict[str, tuple[tuple[str, float], ...]] = {
+    "animals": ((ANIMAL, 2),),
+    "disease models, animal": ((ANIMAL, 3.5),),
+    "zebrafish": ((ANIMAL, 3.5),),
+    "dogs": ((ANIMAL, 3.5),),
+    "caenorhabditis elegans": ((ANIMAL, 3.5),),
+    "macaca mulatta": ((ANIMAL, 3.5),),
+    "rabbits": ((ANIMAL, 3),),
+    "swine": ((ANIMAL, 3),),
+    # Guinea-pig ileum is the classic isolated-tissue assay, so the species is weak here.
+    "guinea pigs": ((ANIMAL, 2),),
+    "cross-sectional studies": ((CS, 5),),
+    "health surveys": ((CS, 3.5),),
+    "surveys and questionnaires": ((CS, 3),),
+    "prevalence": ((CS, 1.5),),
+    "poison control centers": ((CS, 2),),
+    "retrospective studies": ((CS, 1.5), (COH, 1.5)),
+    "cohort studies": ((COH, 5),),
+    "prospective studies": ((COH, 4),),
+    "longitudinal studies": ((COH, 4),),
+    "follow-up studies": ((COH, 4),),
+    "case-control studies": ((CC, 5),),
+    "qualitative research": ((QUAL, 5),),
+    "focus groups": ((QUAL, 5),),
+    "interviews as topic": ((QUAL, 2),),
+    "social media": ((QUAL, 3),),
+    "mass media": ((QUAL, 2.5),),
+    "double-blind method": ((RCT, 4),),
+    "single-blind method": ((RCT, 3),),
+    "cross-over studies": ((RCT, 3),),
+    "placebos": ((RCT, 3),),
+    "random allocation": ((RCT, 4),),
+    "in vitro techniques": ((INVITRO, 3),),
+    "cell line": ((INVITRO, 3),),
+    "hek293 cells": ((INVITRO, 3),),
+    "cells, cultured": ((INVITRO, 3),),
+    "molecular docking simulation": ((INVITRO, 4),),
+    "computer simulation": ((INVITRO, 3),),
+    "microsomes, liver": ((INVITRO, 3),),
+    "limit of detection": ((INVITRO, 3),),
+    "drug contamination": ((INVITRO, 2.5),),
+    "tandem mass spectrometry": ((INVITRO, 2),),
+    "mass spectrometry": ((INVITRO, 2),),
+}
+# Families of MeSH descriptors: "Rats, Sprague-Dawley", "Mice, Inbred C57BL", "Chromatography,
+# High Pressure Liquid" ...
+MESH_PREFIX_CUES: tuple[tuple[str, str, float], ...] = (
+    ("mice", ANIMAL, 3.5),
+    ("rats", ANIMAL, 3.5),
+    ("chromatography", INVITRO, 2),
+)
+
+# Depression relevance.
+DEPRESSION_MESH = frozenset(
+    {
+        "depression",
+        "depressive disorder",
+        "depressive disorder, major",
+        "depressive disorder, treatment-resistant",
+        "antidepressive agents",
+        "anhedonia",
+        "mood disorders",
+        "dysthymic disorder",
+    }
+)
+
+
+# ------------------------------------------------------------------------------------------
+# Text handling
+
+
+_MARKUP_RE = re.compile(r"<[^<>]{1,200}>|\s{2,}|[^\S ]")
+# Block-level tags separate words; inline tags (<i>, <sup>) sit inside them.
+_BLOCK_TAG_RE = re.compile(
+    r"</?(?:p|br|div|li|ul|ol|h\d|tr|td|table|abstracttext|sec|title|label)\b", re.IGNORECASE
+)
+_TAG_RE = re.compile(r"<[^<>]{1,200}>")
+# Whitespace other than single spaces between words: " ".join(text.split()) collapses it.
+_SPACE_HINT_RE = re.compile(r"[^\S ]| $")
+_SPACE_EDIT_RE = re.compile(r"^\s+|\s+$|[^\S ]\s*|\s{2,}")
+# Same-length replacements only, so positions in the lowered text match the clean text.
+_FOLD = (
+    ("\u2010", "-"),
+    ("\u2011", "-"),
+    ("\u2012", "-"),
+    ("\u2013", "-"),
+    ("\u2014", "-"),
+    ("\u2212", "-"),
+    ("\u2019", "'"),
+    ("\u00a0", " "),
+)
+_FOLD_HINT_RE = re.compile("[\u2010-\u2014\u2212\u2019\u00a0]")
+
+
+class _Text:
+    """A title or abstract: raw text, markup-free text, its lowercased form and a position map."""
+
+    __slots__ = ("raw", "clean", "low", "_clean_anchors", "_raw_anchors", "_bounds")
+
+    def __init__(self, raw: str) -> None:
+        self.raw = raw
+        # The map from clean to raw positions: pairs of positions just after each edit.
+        self._clean_anchors: list[int] = [0]
+        self._raw_anchors: list[int] = [0]
+        # Most records need neither markup removal nor folding; the checks are cheap scans.
+        if "<" in raw and _TAG_RE.search(raw) is not None:
+            self.clean = self._strip_markup(raw)
+        elif "  " in raw or _SPACE_HINT_RE.search(raw) is not None or raw[:1] == " ":
+            # Whitespace only: the fast way now, the position map later if a quote needs it.
+            self.clean = " ".join(raw.split())
+            self._clean_anchors = []
+        else:
+            self.clean = raw
+        low = self.clean.lower()
+        if len(low) != len(self.clean):  # a few characters lowercase to two
+            low = "".join(c if len(c.lower()) != 1 else c.lower() for c in self.clean)
+        if _FOLD_HINT_RE.search(low) is not None:
+            for char, replacement in _FOLD:
+                low = low.replace(char, replacement)
+        self.low = low
+        self._bounds: list[int] | None = None
+
+    @property
+    def bounds(self) -> list[int]:
+        """Positions of sentence and clause ends (". ", "; ", ": " ...) in the clean text."""
+        if self._bounds is None:
+            self._bounds = [m.start() for m in _BOUNDARY_RE.finditer(self.low)]
+        return self._bounds
+
+    def _strip_markup(self, raw: str) -> str:
+        pieces: list[str] = []
+        pos = 0
+        length = 0
+        last_is_space = True  # also drops leading whitespace
+        for m in _MARKUP_RE.finditer(raw):
+            segment = raw[pos : m.start()]
+            if segment:
+                pieces.append(segment)
+                length += len(segment)
+                last_is_space = segment[-1] == " "
+            token = m.group()
+            wants_space = not token.startswith("<") or _BLOCK_TAG_RE.match(token) is not None
+            if wants_space and not last_is_space:
+                pieces.append(" ")
+                length += 1
+                last_is_space = True
+            pos = m.end()
+            self._clean_anchors.append(length)
+            self._raw_anchors.append(pos)
+        pieces.append(raw[pos:])
+        return "".join(pieces)
+
+    def _map_whitespace(self) -> None:
+        """Build the position map for text whose only edits were whitespace runs."""
+        clean_anchors, raw_anchors = [0], [0]
+        length = 0
+        for m in _SPACE_EDIT_RE.finditer(self.raw):
+            length += m.start() - raw_anchors[-1]
+            if 0 < m.start() and m.end() < len(self.raw):  # edge whitespace is dropped
+                length += 1
+            clean_anchors.append(length)
+            raw_anchors.append(m.end())
+        self._clean_anchors, self._raw_anchors = clean_anchors, raw_anchors
+
+    def _raw_index(self, i: int) -> int:
+        if not self._clean_anchors:
+            self._map_whitespace()
+        k = bisect_right(self._clean_anchors, i) - 1
+        return self._raw_anchors[k] + (i - self._clean_anchors[k])
+
+    def quote(self, start: int, end: int) -> str:
+        """The text of clean[start:end] as it stands in the raw record, when markup allows."""
+        if self.clean is self.raw:
+            return self.raw[start:end]
+        raw = self.raw[self._raw_index(start) : self._raw_index(end - 1) + 1]
+        return raw if "<" not in raw else self.clean[start:end]
+
+
+_BOUNDARY_RE = re.compile(r"[.;:?!] ")
+
+
+def _sentence_start(text: _Text, pos: int, reach: int = 250) -> int:
+    bounds = text.bounds
+    i = bisect_right(bounds, pos - 2) - 1
+    return max(pos - reach, 0, bounds[i] + 1 if i >= 0 else 0)
+
+
+def _sentence_end(text: _Text, pos: int, reach: int = 250) -> int:
+    bounds = text.bounds
+    i = bisect_left(bounds, pos)
+    end = min(len(text.low), pos + reach)
+    return min(end, bounds[i]) if i < len(bounds) else end
+
+
+def _phrase(text: _Text, start: int, end: int, *, context: int = 45) -> str:
+    """The clause around a match, cut at word and sentence boundaries, as quoted evidence."""
+    low = text.low
+    left = max(_sentence_start(text, start), start - context)
+    if left > 0 and low[left - 1] not in " ":
+        space = low.find(" ", left, start)
+        left = space + 1 if space != -1 else start
+    right = min(_sentence_end(text, end), end + context)
+    if right < len(low) and low[right] not in " .;:!?,)":
+        space = low.rfind(" ", end, right)
+        right = space if space != -1 else end
+    while left < start and low[left] in " ,;:(":
+        left += 1
+    while right > end and low[right - 1] in " ,;:(":
+        right -= 1
+    return text.quote(left, right).strip()
+
+
+# An abstract cue does not describe this paper when its sentence says the design is absent,
+# wished for, or someone else's. Word-set tests rather than regexes: this runs for every hit.
+_CLOSE_NEGATORS = frozenset({"no", "not", "nor", "without"})  # negate only the next words
+_NEGATING_WORDS = frozenset(
+    {
+        "lack", "lacks", "lacked", "lacking", "absence", "absent", "paucity", "dearth",
+        "scarce", "scarcity", "few", "future", "further", "previous", "previously",
+        "earlier", "unlike", "will", "would", "should", "could", "might",
+    }
+)  # fmt: skip
+_NEGATING_PHRASES = (
+    "et al", "such as", "instead of", "rather than", "need for", "call for", "calls for",
+    "prior studies", "prior research", "prior work", "prior report", "prior survey",
+)  # fmt: skip
+_NEGATING_AFTER = ("needed", "warranted", "et al")
+_NEGATION_AFTER_RE = re.compile(
+    r"\b(?:are|is|were|remain|remains)\s+(?:\w+\s+)?(?:required|lacking|scarce|limited|"
+    r"missing|absent|necessary|sparse)\b|"
+    r"\bha(?:ve|s)\s+(?:not\s+)?(?:yet\s+)?been\s+(?:published|conducted|reported|performed)\b"
+)
+_STRIP = ".,;:()[]'\""
+
+
+def _negated(text: _Text, start: int, end: int) -> bool:
+    low = text.low
+    before = low[max(_sentence_start(text, start), start - 60) : start]
+    words = [w.strip(_STRIP) for w in before.split()]
+    if not _CLOSE_NEGATORS.isdisjoint(words[-4:]) or not _NEGATING_WORDS.isdisjoint(words):
+        return True
+    if any(phrase in before for phrase in _NEGATING_PHRASES):
+        return True
+    after = low[end : min(_sentence_end(text, end), end + 80)]
+    if any(word in after for word in _NEGATING_AFTER):
+        return True
+    return ("re " in after or "s " in after) and _NEGATION_AFTER_RE.search(after) is not None
+
+
+# ------------------------------------------------------------------------------------------
+# Compiled cue tables.
+#
+# Running every cue over every abstract is far too slow (10,000 records must take under 2 s),
+# so the cues are indexed by the first characters a match can start with, worked out from
+# each parsed pattern. One pass of a small trie-shaped regex finds the word starts where some
+# cue could begin; only the cues indexed under those characters are then tried, anchored
+# there. Mid-word positions fail the filter's leading \b at once, which is what makes the
+# pass cheap.
+
+_FIRST_WORD = 12  # characters of a cue's first word used as its key
+_SECOND_WORD = 3
+_DIGIT_KEY = "#"  # a cue that starts with \d is indexed under any digit
+
+
+class _UnindexableCue(ValueError):
+    pass
+
+
+def _is_word_char(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+def _is_space_class(av: list) -> bool:
+    return av == [(_c.CATEGORY, _c.CATEGORY_SPACE)]
+
+
+def _start_keys(pattern: str) -> set[tuple[str, bool]]:
+    """The literal starts a match of `pattern` can have, as (key, whole_word) pairs.
+
+    A key is the first characters of the match in the normalised text (single spaces): up
+    to five of the first word, and when that word is short, a space and up to three
+    characters of the next. `whole_word` means the first word must end right after the key.
+    The keys are a necessary condition only: a cue is still confirmed by its full regex.
+    """
+    keys: set[tuple[str, bool]] = set()
+
+    def add(acc: str, whole: bool) -> None:
+        if not acc:
+            raise _UnindexableCue(f"cue {pattern!r} can start with a non-word character")
+        keys.add((acc, whole and " " not in acc))
+
+    def walk(items: list, acc: str, ended: bool, depth: int) -> None:
+        if depth > 300:
+            raise _UnindexableCue(f"cue {pattern!r} is too deep to index")
+        word = acc.rsplit(" ", 1)[-1]
+        if " " in acc and len(word) >= _SECOND_WORD or " " not in acc and len(acc) >= _FIRST_WORD:
+            add(acc, False)
+            return
+        if not items:
+            add(acc, ended)
+            return
+        (op, av), rest = items[0], items[1:]
+        if op is _c.LITERAL and chr(av) == " " or op is _c.IN and _is_space_class(av):
+            space(rest, acc, depth)
+        elif op is _c.LITERAL:
+            ch = chr(av)
+            if not _is_word_char(ch):
+                add(acc, True)
+            elif not ended:  # a word character right after \b cannot match: dead end
+                walk(rest, acc + ch, False, depth + 1)
+        elif op is _c.AT:
+            if av in (_c.AT_BOUNDARY,) and acc and not acc.endswith(" "):
+                walk(rest, acc, True, depth + 1)
+            elif av in (_c.AT_END, _c.AT_END_STRING, _c.AT_END_LINE) and acc:
+                add(acc, True)
+            else:
+                walk(rest, acc, ended, depth + 1)
+        elif op in (_c.ASSERT, _c.ASSERT_NOT):
+            walk(rest, acc, ended, depth + 1)
+        elif op is _c.SUBPATTERN:
+            walk(list(av[-1]) + rest, acc, ended, depth + 1)
+        elif op is _c.BRANCH:
+            for branch in av[1]:
+                walk(list(branch) + rest, acc, ended, depth + 1)
+        elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT):
+            low, high, item = av
+            if len(item) == 1 and item[0][0] is _c.IN and _is_space_class(item[0][1]):
+                # The clean text has single spaces: \s+ is one space, \s? is one or none.
+                if low == 0:
+                    walk(rest, acc, ended, depth + 1)
+                space(rest, acc, depth)
+                return
+            if low == 0:
+                walk(rest, acc, ended, depth + 1)
+            if high != 0:
+                again = [] if high == 1 else [(op, (0, high, item))]
+                walk(list(item) + again + rest, acc, ended, depth + 1)
+        elif op is _c.IN and all(kind is _c.LITERAL for kind, _ in av):
+            for _, value in av:
+                walk([(_c.LITERAL, value)] + rest, acc, ended, depth + 1)
+        elif op is _c.IN and av == [(_c.CATEGORY, _c.CATEGORY_DIGIT)] and not acc:
+            keys.add((_DIGIT_KEY, False))
+        else:
+            add(acc, ended)
+
+    def space(rest: list, acc: str, depth: int) -> None:
+        if acc and " " not in acc:
+            walk(rest, acc + " ", False, depth + 1)
+        else:
+            add(acc.rstrip(" "), True)
+
+    walk(list(_parser.parse(pattern)), "", False, 0)
+    return keys
+
+
+# The regex engine tries alternatives in order: common letters first means fewer tries.
+_COMMON_FIRST = "etaoinsrhlcdumpfgwybvkxjqz"
+
+
+def _letter_order(ch: str) -> tuple[int, str]:
+    return (_COMMON_FIRST.find(ch) % 100 if ch in _COMMON_FIRST else 100, ch)
+
+
+def _filter_regex(keys: set[tuple[str, bool]]) -> re.Pattern[str]:
+    """A trie of the keys, tried after each non-word character; group 1 is the deepest key.
+
+    The text is scanned with a space in front, so every word start follows a non-word
+    character; starting the pattern with that character class lets the regex engine skip
+    through the middle of words quickly.
+    """
+    trie: dict = {}
+    for key, whole in keys:
+        if key == _DIGIT_KEY:
+            continue
+        node = trie
+        for ch in key:
+            node = node.setdefault(ch, {})
+        node["$whole" if whole else "$prefix"] = True
+
+    def alternatives(node: dict) -> str:
+        options = []
+        for ch in sorted((k for k in node if not k.startswith("$")), key=_letter_order):
+            child = node[ch]
+            deeper = [alternatives(child)] if any(not k.startswith("$") for k in child) else []
+            if child.get("$prefix"):
+                deeper.append("")
+            elif child.get("$whole"):
+                deeper.append(r"\b")
+            options.append(re.escape(ch) + ("(?:" + "|".join(deeper) + ")" if deeper else ""))
+        return "|".join(options)
+
+    top = alternatives(trie)
+    if (_DIGIT_KEY, False) in keys:
+        top = top + r"|\d" if top else r"\d"
+    # The key is matched zero-width, so a key spanning two words never hides a cue starting
+    # at the second.
+    return re.compile(r"\W(?=(" + top + "))")
+
+
+@dataclass(frozen=True)
+class _CompiledCue:
+    index: int
+    cue: Cue
+    veto_before: re.Pattern[str] | None
+    veto_after: re.Pattern[str] | None
+
+
+_Candidate = tuple[_CompiledCue, re.Pattern[str]]
+
+
+class _CueIndex:
+    """The cues allowed in one place (title or abstract), indexed by how a match starts."""
+
+    def __init__(self, cues: list[_CompiledCue]) -> None:
+        by_key: dict[tuple[str, bool], list[_Candidate]] = {}
+        for compiled in cues:
+            for pattern in compiled.cue.patterns:
+                regex = re.compile(pattern)
+                if regex.groups:
+                    raise ValueError(f"cue {pattern!r} must use only non-capturing groups")
+                for key in _start_keys(pattern):
+                    by_key.setdefault(key, []).append((compiled, regex))
+        self.filter = _filter_regex(set(by_key))
+        # The filter reports the deepest key; every shorter key it extends applies as well.
+        self.table: dict[str, tuple[_Candidate, ...]] = {}
+        for deepest, _ in by_key:
+            self.table[deepest] = tuple(
+                candidate
+                for (key, whole), found in by_key.items()
+                if deepest.startswith(key)
+                and (
+                    not whole or len(deepest) == len(key) or not _is_word_char(deepest[len(key)])
+                )
+                for candidate in found
+            )
+        self.digit = self.table.get(_DIGIT_KEY, ())
+
+    def candidates(self, key: str) -> tuple[_Candidate, ...]:
+        if key[0].isdigit():
+            return self.table.get(key, ()) + self.digit
+        return self.table.get(key, ())
+
+
+def _compile_cues() -> tuple[_CueIndex, _CueIndex]:
+    compiled = [
+        _CompiledCue(
+            i,
+            cue,
+            re.compile(f"(?:{cue.veto_before})") if cue.veto_before else None,
+            re.compile(cue.veto_after) if cue.veto_after else None,
+        )
+        for i, cue in enumerate(CUES)
+    ]
+    title = _CueIndex([c for c in compiled if c.cue.where != "abstract"])
+    abstract = _CueIndex([c for c in compiled if c.cue.where != "title"])
+    return title, abstract
+
+
+_TITLE_INDEX, _ABSTRACT_INDEX = _compile_cues()
+
+# Title cues are the authors' own label for the paper, so they count for more.
+_TITLE_BONUS = 1.0
+
+
+@dataclass
+class _Hit:
+    label: str
+    weight: float
+    source: str  # "title", "abstract", "publication type" or "mesh"
+    key: object  # one hit per cue
+    text: _Text | None = None  # where the match is, for quoting it lazily
+    start: int = 0
+    end: int = 0
+    term: str = ""  # the publication type or MeSH term
+
+    @property
+    def phrase(self) -> str:
+        if self.text is None:
+            return self.term
+        if self.source == "title":
+            return self.text.quote(0, len(self.text.clean)).strip()
+        return _phrase(self.text, self.start, self.end)
+
+
+_SOURCE_ORDER = {"title": 0, "publication type": 1, "mesh": 2, "abstract": 3}
+
+
+def _cue_matches(low: str, index: _CueIndex) -> Iterator[tuple[_CompiledCue, int, int]]:
+    """Every (cue, start, end) whose pattern matches at a word start, in text order."""
+    for m in index.filter.finditer(" " + low):
+        pos = m.start()  # of the non-word character in " " + low, so of the word in low
+        for compiled, regex in index.candidates(m.group(1)):
+            match = regex.match(low, pos)
+            if match is not None:
+                yield compiled, pos, match.end()
+
+
+def _text_hits(text: _Text, index: _CueIndex, in_title: bool) -> Iterator[_Hit]:
+    low = text.low
+    seen: set[int] = set()
+    for compiled, start, end in _cue_matches(low, index):
+        cue = compiled.cue
+        if compiled.index in seen:
+            continue
+        if compiled.veto_before and compiled.veto_before.search(low, max(0, start - 40), start):
+            continue
+        if compiled.veto_after and compiled.veto_after.match(low, end):
+            continue
+        if not in_title and cue.negatable and _negated(text, start, end):
+            continue
+        seen.add(compiled.index)
+        if in_title:
+            weight = cue.weight + (_TITLE_BONUS if cue.where == "any" else 0.0)
+            yield _Hit(cue.label, weight, "title", compiled.index, text, start, end)
+        else:
+            yield _Hit(cue.label, cue.weight, "abstract", compiled.index, text, start, end)
+
+
+def _mesh_descriptor(term: str) -> str:
+    return term.split("/")[0].replace("*", "").strip().lower()
+
+
+def _metadata_hits(publication_types: Sequence[str], mesh_terms: Sequence[str]):
+    for term in publication_types:
+        for label, weight in PUBLICATION_TYPE_CUES.get(term.strip().lower(), ()):
+            yield _Hit(label, weight, "publication type", ("pt", term, label), term=term)
+    for term in mesh_terms:
+        descriptor = _mesh_descriptor(term)
+        cues = MESH_CUES.get(descriptor, ())
+        if not cues:
+            cues = tuple(
+                (label, weight)
+                for prefix, label, weight in MESH_PREFIX_CUES
+                if descriptor == prefix or descriptor.startswith(prefix + ",")
+            )
+        for label, weight in cues:
+            yield _Hit(label, weight, "mesh", ("mesh", descriptor, label), term=term)
+
+
+# ------------------------------------------------------------------------------------------
+# Scoring and the hard-case rules
+
+
+def _score(weights: list[float]) -> float:
+    """Best cue plus a little for each supporting cue, so one clear statement dominates."""
+    if not weights:
+        return 0.0
+    ordered = sorted(weights, reverse=True)
+    rest = sum(ordered[2:])
+    return ordered[0] + 0.25 * (ordered[1] if len(ordered) > 1 else 0.0) + 0.1 * rest
+
+
+_LARGE_SERIES_RE = re.compile(
+    r"\b(\d+(?:,\d{3})*|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundreds?)"
+    r"(?:-\w+)?\s+(?:[\w-]+\s+){0,2}(?:patients|participants|subjects|cases|individuals|users|"
+    r"respondents|decedents|adults|persons|infants|children|neonates)\b"
+)
+_RESULTS_RE = re.compile(
+    r"\bresults?\s*:|\bresults\s+(?:showed|show|indicated?|suggested?|revealed|demonstrated)\b|"
+    r"\bwe\s+found\b|\bp\s*[<=]\s*0?\.\d"
+)
+_PROTOCOL_HINT_RE = re.compile(r"protocol|will\s")
+
+
+def _large_series(text: _Text) -> bool:
+    """Twenty or more people or cases counted in this paper's own sentences."""
+    for m in _LARGE_SERIES_RE.finditer(text.low):
+        number = m.group(1)
+        if number[0].isdigit() and int(number.replace(",", "")) < 20:
+            continue
+        if not _negated(text, m.start(), m.end()):
+            return True
+    return False
+
+
+def _apply_rules(by_label: dict[str, list[_Hit]], abstract: _Text) -> dict[str, float]:
+    def scale(labels: frozenset[str] | set[str], factor: float, sources=("abstract",)) -> None:
+        for label in labels:
+            for hit in by_label[label]:
+                if hit.source in sources:
+                    hit.weight *= factor
+
+    def rescore() -> dict[str, float]:
+        return {
+            label: _score([h.weight for h in hits]) if hits else 0.0
+            for label, hits in by_label.items()
+        }
+
+    scores = rescore()
+
+    # A review or commentary that talks about trials, surveys or mice is still a review.
+    if max(scores[label] for label in SECONDARY_DESIGNS) >= 3.5:
+        scale(HUMAN_DESIGNS | PRECLINICAL_DESIGNS, 0.5)
+
+    # Twenty-eight patients with outcomes at 4, 8 and 12 weeks, or 2160 autopsies screened,
+    # are not a case series of individually described patients.
+    if by_label[CASE] and _large_series(abstract):
+        scale({CASE}, 0.6, sources=("title", "abstract", "publication type", "mesh"))
+
+    scores = rescore()
+
+    # A paper with a human study and preclinical work is labelled by the human study.
+    if max(scores[label] for label in HUMAN_DESIGNS) >= 4:
+        scale(PRECLINICAL_DESIGNS, 0.5, sources=("title", "abstract", "mesh"))
+        scores = rescore()
+
+    # A paper with both animal and in vitro experiments is an animal study.
+    if scores[ANIMAL] >= 3 and scores[INVITRO] >= scores[ANIMAL]:
+        scores[INVITRO] = scores[ANIMAL] - 0.01
+
+    # Placebo control or randomisation makes a human dosing study an RCT.
+    if scores[RCT] >= 4 and scores[NRT] >= scores[RCT]:
+        scores[NRT] = scores[RCT] - 0.01
+
+    # A trial protocol without results is `other`.
+    protocol = [h.weight for h in by_label[OTHER] if h.weight >= 4.5]
+    if protocol and not _RESULTS_RE.search(abstract.low):
+        scores[OTHER] = max(scores.values()) + 0.01
+    return scores
+
+
+def _design(title: _Text, abstract: _Text, publication_types, mesh_terms):
+    by_label: dict[str, list[_Hit]] = {label: [] for label in LABELS}
+    best: dict[object, _Hit] = {}
+    hits = [
+        *_text_hits(title, _TITLE_INDEX, in_title=True),
+        *_metadata_hits(publication_types, mesh_terms),
+        *_text_hits(abstract, _ABSTRACT_INDEX, in_title=False),
+    ]
+    for hit in hits:
+        # One hit per cue: the same statement in title and abstract is one piece of evidence.
+        if hit.key not in best or hit.weight > best[hit.key].weight:
+            best[hit.key] = hit
+    for hit in best.values():
+        by_label[hit.label].append(hit)
+    scores = _apply_rules(by_label, abstract)
+    ranked = sorted(LABELS, key=lambda label: (-scores[label], BY_LABEL[label].rank))
+    return ranked, scores, by_label
+
+
+# Below this nothing said clearly what the paper did.
+_MIN_SCORE = 1.5
+
+
+def _confidence(best: float, runner_up: float, has_abstract: bool) -> float:
+    strength = 1.0 - exp(-best / 3.0)
+    margin = (best - max(runner_up, 0.0)) / best
+    confidence = strength * (0.5 + 0.5 * margin)
+    if not has_abstract:
+        confidence *= 0.75
+    return min(1.0, max(0.0, confidence))
+
+
+# ------------------------------------------------------------------------------------------
+# Depression relevance
+
+_DEPRESSION_RE = re.compile(
+    r"\b(?:anti-?depress\w*|depress(?:ion|ions|ive|ed)\b|anhedoni\w*|dysthymi\w*|"
+    r"(?:low|depressed)\s+mood|mood\s+disorders?|forced-?\s?swim(?:ming)?\s+test|tail-?\s?"
+    r"suspension\s+test|phq-?9|beck\s+depression|hamilton\s+depression|ces-d|madrs)"
+)
+# "respiratory depression", "CNS and respiratory depression", "depressed respiration".
+_NOT_MOOD_BEFORE_RE = re.compile(
+    r"(?:respirat\w*|ventilat\w*|\bcns|central\s+nervous\s+system|cardi\w*|myocardial|"
+    r"circulatory|bone\s+marrow|st-?\s?segment|spreading|synaptic|long-term|neuronal|cortical|"
+    r"medullary|breathing|immune|marrow)\W+(?:\w+\W+){0,3}$"
+)
+_NOT_MOOD_AFTER_RE = re.compile(
+    r"\s+(?:of\s+)?(?:the\s+)?(?:respirat\w*|breathing|ventilation|consciousness|reflexes|"
+    r"heart|cardiac|cns)"
+)
+_MOOD_RE = re.compile(r"\bmood\b")
+_ANXIETY_RE = re.compile(r"\banxi\w*")
+# Depression named only as one of the uses people make of kratom, in background sentences.
+_BACKGROUND_USE_RE = re.compile(
+    r"\b(?:used|use|uses|using|usage|popular\w*|marketed|marketing|market|traditional(?:ly)?|"
+    r"anecdotal(?:ly)?|consumed|consume|touted|sold|interest|reportedly|purported(?:ly)?|"
+    r"self-treat\w*|self-medicat\w*|self-manag\w*|remed(?:y|ies)|history|comorbid\w*)\b"
+)
+# ...unless the sentence reports this paper's subjects or findings.
+_OWN_FINDING_RE = re.compile(
+    r"%|\bp\s*[<=>]|\b(?:we|our|patients?|participants|respondents|his|her|he|she|themes|"
+    r"findings|showed|associated|scores?)\b"
+)
+
+
+def _depression(title: _Text, abstract: _Text, mesh_terms: Sequence[str]) -> tuple[bool, str]:
+    for term in mesh_terms:
+        if _mesh_descriptor(term) in DEPRESSION_MESH:
+            return True, term
+    total = 0.0
+    first = ""
+    for text, in_title in ((title, True), (abstract, False)):
+        low = text.low
+        for m in _mentions_of_mood(text):
+            start, end = m
+            if in_title:
+                weight = 1.0
+            else:
+                s, e = _sentence_start(text, start), _sentence_end(text, end)
+                sentence = low[s:e]
+                background = _BACKGROUND_USE_RE.search(sentence) and not _OWN_FINDING_RE.search(
+                    sentence
+                )
+                weight = 0.25 if background else 1.0
+            if weight == 1.0 and not first:
+                first = (
+                    text.quote(0, len(text.clean)).strip()
+                    if in_title
+                    else _phrase(text, start, end)
+                )
+            total += weight
+            if total >= 1.0:
+                return True, first or _phrase(text, start, end)
+    return False, ""
+
+
+_MOOD_WORDS = ("depress", "mood", "anhedon", "dysthym", "swim", "suspension", "phq", "madrs")
+
+
+def _mentions_of_mood(text: _Text) -> Iterator[tuple[int, int]]:
+    """Spans that speak of depression or of mood alongside anxiety, not respiratory depression."""
+    low = text.low
+    if not any(word in low for word in _MOOD_WORDS):  # a cheap test spares most records
+        return
+    for m in _DEPRESSION_RE.finditer(low):
+        start, end = m.span()
+        if _NOT_MOOD_BEFORE_RE.search(low, max(0, start - 50), start):
+            continue
+        if _NOT_MOOD_AFTER_RE.match(low, end):
+            continue
+        yield start, end
+    for m in _MOOD_RE.finditer(low):
+        s, e = _sentence_start(text, m.start()), _sentence_end(text, m.end())
+        if _ANXIETY_RE.search(low, s, e):
+            yield m.span()
+
+
+# ------------------------------------------------------------------------------------------
+
+
+def classify(
+    title: str,
+    abstract: str = "",
+    publication_types: Sequence[str] = (),
+    mesh_terms: Sequence[str] = (),
+) -> Classification:
+    """Label one paper with its study design and depression relevance."""
+    title_text = _Text(title or "")
+    abstract_text = _Text(abstract or "")
+    ranked, scores, by_label = _design(title_text, abstract_text, publication_types, mesh_terms)
+    best, runner_up = ranked[0], ranked[1]
+    has_abstract = bool(abstract_text.clean.strip())
+    if scores[best] < _MIN_SCORE:
+        design, evidence = OTHER, ()
+        confidence = 0.1 * (1.0 if has_abstract else 0.5)
+    else:
+        design = best
+        hits = sorted(by_label[best], key=lambda h: (-h.weight, _SOURCE_ORDER[h.source]))
+        phrases = (h.phrase for h in hits[:4])
+        evidence = tuple(dict.fromkeys(p for p in phrases if p))[:3]
+        confidence = _confidence(scores[best], scores[runner_up], has_abstract)
+    relevant, phrase = _depression(title_text, abstract_text, mesh_terms)
+    if relevant and phrase and phrase not in evidence:
+        evidence = (*evidence, phrase)
+    return Classification(design, relevant, evidence, round(confidence, 3))

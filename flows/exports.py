@@ -1,0 +1,124 @@
+"""Digest exports that are not HTML: RIS for reference managers, and Markdown escaping.
+
+RIS type mapping. Every design kratom-watch labels is published as a journal item indexed in
+PubMed: reviews, trials, case reports, editorials and letters alike. Zotero and EndNote import
+all of them best as `JOUR` (their RIS types for editorials or letters either do not exist or
+become generic items), so the type follows the design only through `RIS_TYPES`, which maps
+every design to `JOUR`; a record without a journal name is `GEN`. The design itself travels in
+`KW` (its heading) and the phrase that decided it in `N1`, where both stay searchable.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import TYPE_CHECKING
+
+from jinja2 import Environment
+
+from flows.designs import LABELS
+from flows.markup import INLINE_TAGS
+
+if TYPE_CHECKING:
+    from flows.digest import Digest, PaperView
+
+RIS_TYPES: dict[str, str] = dict.fromkeys(LABELS, "JOUR")
+
+_INLINE_TAG = re.compile(r"(</?(?:{})>)".format("|".join(INLINE_TAGS)))
+# Markdown punctuation that can start markup anywhere in a line (emphasis, code, links, raw
+# HTML, entities, tables, strike-through). Escaped with a backslash, it shows as itself.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|&~])")
+_MARKDOWN_INLINE = {"i": "*", "em": "*", "b": "**", "strong": "**"}
+
+
+# Markdown
+
+
+class MarkdownText(str):
+    """A string that is already Markdown: `markdown_finalize` passes it through."""
+
+
+def md_escape(value: object) -> str:
+    """Any value as Markdown that shows exactly that text, on one line."""
+    return _escape_specials(" ".join(str(value).split()))
+
+
+def _escape_specials(text: str) -> str:
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def markdown_finalize(value: object) -> str:
+    """Jinja `finalize` for Markdown templates: escape everything not marked as Markdown."""
+    return value if isinstance(value, MarkdownText) else md_escape(value)
+
+
+def md_inline(fragment: str) -> MarkdownText:
+    """An inline-markup fragment (flows.markup) as Markdown: italics and bold kept, rest text."""
+    out = []
+    for piece in _INLINE_TAG.split(" ".join((fragment or "").split())):
+        tag = _INLINE_TAG.fullmatch(piece)
+        if tag:
+            out.append(_MARKDOWN_INLINE.get(piece.strip("</>"), ""))
+        else:
+            out.append(_escape_specials(html.unescape(piece)))
+    return MarkdownText("".join(out))
+
+
+def md_link(text: object, url: str) -> MarkdownText:
+    """A Markdown link; the URL in <...> so parentheses in a DOI cannot end it early."""
+    if not url:
+        return MarkdownText(md_escape(text))
+    if re.search(r"[\s<>]", url):
+        raise ValueError(f"not a link target: {url!r}")
+    return MarkdownText(f"[{md_escape(text)}](<{url}>)")
+
+
+def add_markdown_filters(env: Environment) -> None:
+    env.filters["md_inline"] = md_inline
+    env.filters["md_link"] = md_link
+
+
+# RIS
+
+
+def ris_type(view: PaperView) -> str:
+    return RIS_TYPES[view.paper.design] if view.journal else "GEN"
+
+
+def _ris_line(tag: str, value: object) -> str:
+    # One line per field: a newline in a value must not start a forged tag line.
+    return f"{tag}  - {' '.join(str(value).split())}"
+
+
+def ris_record(view: PaperView) -> list[str]:
+    p = view.paper
+    lines = [_ris_line("TY", ris_type(view)), _ris_line("TI", view.title_text)]
+    lines += [_ris_line("AU", author) for author in p.authors if author.strip()]
+    if view.journal:
+        lines += [_ris_line("JO", view.journal), _ris_line("T2", view.journal)]
+    if p.pub_year:
+        lines.append(_ris_line("PY", p.pub_year))
+    if p.abstract:
+        lines.append(_ris_line("AB", p.abstract_text))
+    if view.doi_url:
+        lines.append(_ris_line("DO", p.doi.strip()))
+    lines += [
+        _ris_line("AN", p.pmid),
+        _ris_line("UR", view.pubmed_url),
+        _ris_line("DB", "PubMed"),
+        _ris_line("KW", view.design.heading),
+    ]
+    if p.depression_relevant:
+        lines.append(_ris_line("KW", "depression-relevant"))
+    if view.evidence:
+        lines.append(_ris_line("N1", f"Study design ({view.label}) from: {view.evidence}"))
+    if p.doi.strip() and not view.doi_url:
+        lines.append(_ris_line("N1", f"DOI as given by PubMed (not a DOI): {p.doi}"))
+    lines.append("ER  - ")
+    return lines
+
+
+def digest_ris(digest: Digest) -> str:
+    """The digest's papers as RIS, in digest order, CRLF line ends as the format specifies."""
+    records = ["\r\n".join(ris_record(view)) + "\r\n" for view in digest.papers]
+    return "\r\n".join(records)

@@ -1,0 +1,210 @@
+"""The digest by e-mail: one well-formed message, delivered once to each recipient.
+
+The message is multipart/alternative (plain text and HTML) with the chart as an
+inline related image and the CSV and RIS exports attached: a stdlib
+EmailMessage, because prefect-email's message puts text and HTML side by side
+in multipart/mixed and has no Date or Message-ID (see field-notes).
+Transport is smtplib: SSL, STARTTLS or plain, with login when a user is set.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import mimetypes
+import random
+import smtplib
+import socket
+import ssl
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+
+from flows.errors import KratomWatchError
+from flows.settings import MailSettings
+
+log = logging.getLogger("kratom_watch.mail")
+
+MAX_ATTEMPTS = 4
+
+
+class MailError(KratomWatchError):
+    """The digest could not be delivered; it stays on disk."""
+
+
+@dataclass(frozen=True)
+class DigestFiles:
+    """The rendered files of one digest, as render_digest wrote them."""
+
+    html: Path
+    text: Path
+    attachments: tuple[Path, ...]  # CSV, RIS
+    chart: Path | None = None
+
+    @classmethod
+    def from_paths(cls, paths: Iterable[Path]) -> DigestFiles:
+        by_suffix: dict[str, Path] = {}
+        for path in paths:
+            if path.name not in ("index.html", "feed.xml"):
+                by_suffix.setdefault(path.suffix, path)
+        return cls(
+            html=by_suffix[".html"],
+            text=by_suffix[".txt"],
+            attachments=tuple(by_suffix[s] for s in (".csv", ".ris") if s in by_suffix),
+            chart=by_suffix.get(".png"),
+        )
+
+
+def build_message(files: DigestFiles, subject: str, sender: str, recipient: str) -> EmailMessage:
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = sender
+    message["To"] = recipient
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2])
+    message.set_content(files.text.read_text(encoding="utf-8"))
+    html = files.html.read_text(encoding="utf-8")
+    chart_id = make_msgid(domain=sender.rpartition("@")[2])
+    if files.chart is not None:
+        # The report on disk links the PNG beside it; in mail it travels inline.
+        html = html.replace(f'src="{files.chart.name}"', f'src="cid:{chart_id[1:-1]}"')
+    message.add_alternative(html, subtype="html")
+    if files.chart is not None:
+        html_part = message.get_payload()[1]
+        html_part.add_related(
+            files.chart.read_bytes(), "image", "png", cid=chart_id, filename=files.chart.name
+        )
+    for path in files.attachments:
+        maintype, subtype = _content_type(path)
+        message.add_attachment(
+            path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name
+        )
+    return message
+
+
+def _content_type(path: Path) -> tuple[str, str]:
+    if path.suffix == ".ris":
+        return "application", "x-research-info-systems"
+    guessed = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    maintype, _, subtype = guessed.partition("/")
+    return maintype, subtype
+
+
+class _TransientMailError(Exception):
+    pass
+
+
+def send_messages(
+    mail: MailSettings,
+    messages: dict[str, EmailMessage],
+    on_delivered: Callable[[str, str], None],
+    *,
+    backoff: float = 2.0,
+    max_attempts: int = MAX_ATTEMPTS,
+) -> None:
+    """Deliver each recipient's message; `on_delivered(recipient, message_id)` after each.
+
+    A transient failure (no connection, a 4xx answer, a dropped connection) is
+    retried with backoff for the recipients not yet delivered; a permanent one
+    (authentication, a 5xx answer) stops at once. Either way the error message
+    names the server and what it said, never the password.
+    """
+    pending = dict(messages)
+    for attempt in range(1, max_attempts + 1):
+        try:
+            with _connect(mail) as smtp:
+                for recipient, message in list(pending.items()):
+                    smtp.send_message(message, from_addr=mail.sender, to_addrs=[recipient])
+                    on_delivered(recipient, message["Message-ID"])
+                    del pending[recipient]
+            return
+        except _TransientMailError as error:
+            if attempt == max_attempts:
+                raise MailError(
+                    f"could not send the digest to {', '.join(pending)} after {attempt} "
+                    f"attempts: {error}"
+                ) from None
+            delay = backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)
+            log.warning("sending the digest: %s; retrying in %.1f s", error, delay)
+            time.sleep(delay)
+
+
+class _connect:
+    """An SMTP session as a context manager that turns smtplib errors into ours."""
+
+    def __init__(self, mail: MailSettings) -> None:
+        self.mail = mail
+        self.smtp: smtplib.SMTP | None = None
+
+    def __enter__(self) -> smtplib.SMTP:
+        mail = self.mail
+        where = f"{mail.host}:{mail.port}"
+        try:
+            context = ssl.create_default_context()
+            if mail.security == "ssl":
+                self.smtp = smtplib.SMTP_SSL(mail.host, mail.port, timeout=30, context=context)
+            else:
+                self.smtp = smtplib.SMTP(mail.host, mail.port, timeout=30)
+                if mail.security == "starttls":
+                    self.smtp.starttls(context=context)
+            if mail.user:
+                password = mail.password.reveal() if mail.password else ""
+                self.smtp.login(mail.user, password)
+        except BaseException as error:
+            self._close()
+            raise _translate(error, where) from None
+        return self.smtp
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc is None:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                self.smtp.quit()
+            return False
+        self._close()
+        if isinstance(exc, (smtplib.SMTPException, OSError)):
+            raise _translate(exc, f"{self.mail.host}:{self.mail.port}") from None
+        return False
+
+    def _close(self) -> None:
+        if self.smtp is not None:
+            with contextlib.suppress(OSError):
+                self.smtp.close()
+
+
+def _translate(error: BaseException, where: str) -> Exception:
+    """Transient (worth a retry) or permanent (MailError), with a message fit for a user."""
+    if isinstance(error, smtplib.SMTPAuthenticationError):
+        return MailError(
+            f"the mail server {where} refused the login for KRATOM_WATCH_SMTP_USER: "
+            f"{error.smtp_code} {_said(error.smtp_error)}"
+        )
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in error.recipients.values()]
+        refused = ", ".join(error.recipients)
+        if all(400 <= c < 500 for c in codes):
+            return _TransientMailError(f"{where} deferred {refused}")
+        return MailError(f"the mail server {where} refused the recipient(s) {refused}")
+    if isinstance(error, smtplib.SMTPResponseException):
+        text = f"{where} answered {error.smtp_code} {_said(error.smtp_error)}"
+        if 400 <= error.smtp_code < 500:
+            return _TransientMailError(text)
+        return MailError(f"the mail server {text}")
+    if isinstance(error, smtplib.SMTPServerDisconnected):
+        return _TransientMailError(f"{where} closed the connection")
+    if isinstance(error, ssl.SSLError):
+        return MailError(f"TLS with the mail server {where} failed: {error.reason or error}")
+    if isinstance(error, (TimeoutError, socket.timeout)):
+        return _TransientMailError(f"{where} did not answer in time")
+    if isinstance(error, OSError):
+        return _TransientMailError(f"cannot connect to {where} ({error.strerror or error})")
+    if isinstance(error, smtplib.SMTPException):
+        return MailError(f"mail to {where} failed: {error}")
+    return error  # not ours to translate (KeyboardInterrupt and the like)
+
+
+def _said(raw: bytes | str) -> str:
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    return " ".join(text.split())
