@@ -29,7 +29,7 @@ import re
 import re._constants as _c  # the parsed-pattern opcodes, to index cues by how they start
 import re._parser as _parser
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from math import exp
 
@@ -850,8 +850,8 @@ _BLOCK_TAG_RE = re.compile(
 )
 _TAG_RE = re.compile(r"<[^<>]{1,200}>")
 # Whitespace other than single spaces between words: " ".join(text.split()) collapses it.
-_SPACE_HINT_RE = re.compile(r"[^\S ]| $")
-_SPACE_EDIT_RE = re.compile(r"^\s+|\s+$|[^\S ]\s*|\s{2,}")
+_SPACE_HINT_RE = re.compile(r"[^\S ]")
+_SPACE_EDIT_RE = re.compile(r"[^\S ]\s*|\s{2,}")
 # Same-length replacements only, so positions in the lowered text match the clean text.
 _FOLD = (
     ("\u2010", "-"),
@@ -879,7 +879,12 @@ class _Text:
         # Most records need neither markup removal nor folding; the checks are cheap scans.
         if "<" in raw and _TAG_RE.search(raw) is not None:
             self.clean = self._strip_markup(raw)
-        elif "  " in raw or _SPACE_HINT_RE.search(raw) is not None or raw[:1] == " ":
+        elif (
+            "  " in raw
+            or raw[:1] == " "
+            or raw[-1:] == " "
+            or _SPACE_HINT_RE.search(raw) is not None
+        ):
             # Whitespace only: the fast way now, the position map later if a quote needs it.
             self.clean = " ".join(raw.split())
             self._clean_anchors = []
@@ -926,12 +931,12 @@ class _Text:
 
     def _map_whitespace(self) -> None:
         """Build the position map for text whose only edits were whitespace runs."""
-        clean_anchors, raw_anchors = [0], [0]
+        raw = self.raw
+        lead = len(raw) - len(raw.lstrip())  # leading and trailing whitespace was dropped
+        clean_anchors, raw_anchors = [0], [lead]
         length = 0
-        for m in _SPACE_EDIT_RE.finditer(self.raw):
-            length += m.start() - raw_anchors[-1]
-            if 0 < m.start() and m.end() < len(self.raw):  # edge whitespace is dropped
-                length += 1
+        for m in _SPACE_EDIT_RE.finditer(raw, lead, len(raw.rstrip())):
+            length += m.start() - raw_anchors[-1] + 1  # each inner run became one space
             clean_anchors.append(length)
             raw_anchors.append(m.end())
         self._clean_anchors, self._raw_anchors = clean_anchors, raw_anchors
@@ -994,11 +999,11 @@ _NEGATING_WORDS = frozenset(
         "earlier", "unlike", "will", "would", "should", "could", "might",
     }
 )  # fmt: skip
-_NEGATING_PHRASES = (
-    "et al", "such as", "instead of", "rather than", "need for", "call for", "calls for",
-    "prior studies", "prior research", "prior work", "prior report", "prior survey",
-)  # fmt: skip
-_NEGATING_AFTER = ("needed", "warranted", "et al")
+_NEGATING_PHRASES_RE = re.compile(
+    r"et al|such as|instead of|rather than|need for|calls? for|prior (?:studies|research|work|"
+    r"reports?|surveys?)"
+)
+_NEGATING_AFTER_RE = re.compile(r"needed|warranted|et al")
 _NEGATION_AFTER_RE = re.compile(
     r"\b(?:are|is|were|remain|remains)\s+(?:\w+\s+)?(?:required|lacking|scarce|limited|"
     r"missing|absent|necessary|sparse)\b|"
@@ -1013,10 +1018,10 @@ def _negated(text: _Text, start: int, end: int) -> bool:
     words = [w.strip(_STRIP) for w in before.split()]
     if not _CLOSE_NEGATORS.isdisjoint(words[-4:]) or not _NEGATING_WORDS.isdisjoint(words):
         return True
-    if any(phrase in before for phrase in _NEGATING_PHRASES):
+    if _NEGATING_PHRASES_RE.search(before):
         return True
     after = low[end : min(_sentence_end(text, end), end + 80)]
-    if any(word in after for word in _NEGATING_AFTER):
+    if _NEGATING_AFTER_RE.search(after):
         return True
     return ("re " in after or "s " in after) and _NEGATION_AFTER_RE.search(after) is not None
 
@@ -1207,12 +1212,12 @@ class _CueIndex:
                 )
                 for candidate in found
             )
-        self.digit = self.table.get(_DIGIT_KEY, ())
-
-    def candidates(self, key: str) -> tuple[_Candidate, ...]:
-        if key[0].isdigit():
-            return self.table.get(key, ()) + self.digit
-        return self.table.get(key, ())
+        # The filter reports a digit as itself; cues that start with any digit apply to each.
+        digit = self.table.pop(_DIGIT_KEY, ())
+        if digit:
+            for key in list(self.table) + list("0123456789"):
+                if key[0].isdigit():
+                    self.table[key] = self.table.get(key, ()) + digit
 
 
 def _compile_cues() -> tuple[_CueIndex, _CueIndex]:
@@ -1259,11 +1264,19 @@ class _Hit:
 _SOURCE_ORDER = {"title": 0, "publication type": 1, "mesh": 2, "abstract": 3}
 
 
-def _cue_matches(low: str, index: _CueIndex) -> Iterator[tuple[_CompiledCue, int, int]]:
-    """Every (cue, start, end) whose pattern matches at a word start, in text order."""
+def _cue_matches(
+    low: str, index: _CueIndex, done: set[int]
+) -> Iterator[tuple[_CompiledCue, int, int]]:
+    """Every (cue, start, end) whose pattern matches at a word start, in text order.
+
+    Cues whose index the caller has put in `done` are no longer tried.
+    """
+    table = index.table
     for m in index.filter.finditer(" " + low):
         pos = m.start()  # of the non-word character in " " + low, so of the word in low
-        for compiled, regex in index.candidates(m.group(1)):
+        for compiled, regex in table.get(m.group(1), ()):
+            if compiled.index in done:
+                continue
             match = regex.match(low, pos)
             if match is not None:
                 yield compiled, pos, match.end()
@@ -1272,10 +1285,8 @@ def _cue_matches(low: str, index: _CueIndex) -> Iterator[tuple[_CompiledCue, int
 def _text_hits(text: _Text, index: _CueIndex, in_title: bool) -> Iterator[_Hit]:
     low = text.low
     seen: set[int] = set()
-    for compiled, start, end in _cue_matches(low, index):
+    for compiled, start, end in _cue_matches(low, index, seen):
         cue = compiled.cue
-        if compiled.index in seen:
-            continue
         if compiled.veto_before and compiled.veto_before.search(low, max(0, start - 40), start):
             continue
         if compiled.veto_after and compiled.veto_after.match(low, end):
@@ -1333,7 +1344,6 @@ _RESULTS_RE = re.compile(
     r"\bresults?\s*:|\bresults\s+(?:showed|show|indicated?|suggested?|revealed|demonstrated)\b|"
     r"\bwe\s+found\b|\bp\s*[<=]\s*0?\.\d"
 )
-_PROTOCOL_HINT_RE = re.compile(r"protocol|will\s")
 
 
 def _large_series(text: _Text) -> bool:
@@ -1348,53 +1358,60 @@ def _large_series(text: _Text) -> bool:
 
 
 def _apply_rules(by_label: dict[str, list[_Hit]], abstract: _Text) -> dict[str, float]:
-    def scale(labels: frozenset[str] | set[str], factor: float, sources=("abstract",)) -> None:
-        for label in labels:
-            for hit in by_label[label]:
-                if hit.source in sources:
-                    hit.weight *= factor
+    """Scores after the hard-case rules of study-designs.md; labels without hits are left out."""
+
+    def scale(labels: Iterable[str], factor: float, sources=("abstract",)) -> bool:
+        hits = [h for label in labels for h in by_label.get(label, ()) if h.source in sources]
+        for hit in hits:
+            hit.weight *= factor
+        return bool(hits)
 
     def rescore() -> dict[str, float]:
-        return {
-            label: _score([h.weight for h in hits]) if hits else 0.0
-            for label, hits in by_label.items()
-        }
+        return {label: _score([h.weight for h in hits]) for label, hits in by_label.items()}
+
+    def best_of(labels: Iterable[str]) -> float:
+        return max((scores.get(label, 0.0) for label in labels), default=0.0)
 
     scores = rescore()
-
+    changed = False
     # A review or commentary that talks about trials, surveys or mice is still a review.
-    if max(scores[label] for label in SECONDARY_DESIGNS) >= 3.5:
-        scale(HUMAN_DESIGNS | PRECLINICAL_DESIGNS, 0.5)
-
+    if best_of(SECONDARY_DESIGNS) >= 3.5:
+        changed |= scale(HUMAN_DESIGNS | PRECLINICAL_DESIGNS, 0.5)
     # Twenty-eight patients with outcomes at 4, 8 and 12 weeks, or 2160 autopsies screened,
     # are not a case series of individually described patients.
-    if by_label[CASE] and _large_series(abstract):
-        scale({CASE}, 0.6, sources=("title", "abstract", "publication type", "mesh"))
-
-    scores = rescore()
+    if CASE in by_label and _large_series(abstract):
+        changed |= scale({CASE}, 0.6, sources=("title", "abstract", "publication type", "mesh"))
+    if changed:
+        scores = rescore()
 
     # A paper with a human study and preclinical work is labelled by the human study.
-    if max(scores[label] for label in HUMAN_DESIGNS) >= 4:
-        scale(PRECLINICAL_DESIGNS, 0.5, sources=("title", "abstract", "mesh"))
+    if best_of(HUMAN_DESIGNS) >= 4 and scale(PRECLINICAL_DESIGNS, 0.5, ("title", "abstract", "mesh")):
         scores = rescore()
 
     # A paper with both animal and in vitro experiments is an animal study.
-    if scores[ANIMAL] >= 3 and scores[INVITRO] >= scores[ANIMAL]:
-        scores[INVITRO] = scores[ANIMAL] - 0.01
+    animal, in_vitro = scores.get(ANIMAL, 0.0), scores.get(INVITRO, 0.0)
+    if animal >= 3 and in_vitro >= animal:
+        scores[INVITRO] = animal - 0.01
 
     # Placebo control or randomisation makes a human dosing study an RCT.
-    if scores[RCT] >= 4 and scores[NRT] >= scores[RCT]:
-        scores[NRT] = scores[RCT] - 0.01
+    rct, non_randomised = scores.get(RCT, 0.0), scores.get(NRT, 0.0)
+    if rct >= 4 and non_randomised >= rct:
+        scores[NRT] = rct - 0.01
 
     # A trial protocol without results is `other`.
-    protocol = [h.weight for h in by_label[OTHER] if h.weight >= 4.5]
+    protocol = any(h.weight >= 4.5 for h in by_label.get(OTHER, ()))
     if protocol and not _RESULTS_RE.search(abstract.low):
         scores[OTHER] = max(scores.values()) + 0.01
     return scores
 
 
-def _design(title: _Text, abstract: _Text, publication_types, mesh_terms):
-    by_label: dict[str, list[_Hit]] = {label: [] for label in LABELS}
+_RANK = {label: BY_LABEL[label].rank for label in LABELS}
+
+
+def _design(
+    title: _Text, abstract: _Text, publication_types: Sequence[str], mesh_terms: Sequence[str]
+) -> tuple[list[str], dict[str, float], dict[str, list[_Hit]]]:
+    """Labels with any evidence, best first; their scores; their hits."""
     best: dict[object, _Hit] = {}
     hits = [
         *_text_hits(title, _TITLE_INDEX, in_title=True),
@@ -1405,10 +1422,11 @@ def _design(title: _Text, abstract: _Text, publication_types, mesh_terms):
         # One hit per cue: the same statement in title and abstract is one piece of evidence.
         if hit.key not in best or hit.weight > best[hit.key].weight:
             best[hit.key] = hit
+    by_label: dict[str, list[_Hit]] = {}
     for hit in best.values():
-        by_label[hit.label].append(hit)
+        by_label.setdefault(hit.label, []).append(hit)
     scores = _apply_rules(by_label, abstract)
-    ranked = sorted(LABELS, key=lambda label: (-scores[label], BY_LABEL[label].rank))
+    ranked = sorted(scores, key=lambda label: (-scores[label], _RANK[label]))
     return ranked, scores, by_label
 
 
@@ -1523,17 +1541,19 @@ def classify(
     title_text = _Text(title or "")
     abstract_text = _Text(abstract or "")
     ranked, scores, by_label = _design(title_text, abstract_text, publication_types, mesh_terms)
-    best, runner_up = ranked[0], ranked[1]
     has_abstract = bool(abstract_text.clean.strip())
-    if scores[best] < _MIN_SCORE:
-        design, evidence = OTHER, ()
-        confidence = 0.1 * (1.0 if has_abstract else 0.5)
+    evidence: tuple[str, ...] = ()
+    if not ranked or scores[ranked[0]] < _MIN_SCORE:
+        # Nothing said clearly what the paper did: "other / unclear", with little confidence.
+        design = OTHER
+        confidence = 0.1 if has_abstract else 0.05
     else:
-        design = best
-        hits = sorted(by_label[best], key=lambda h: (-h.weight, _SOURCE_ORDER[h.source]))
+        design = ranked[0]
+        runner_up = scores[ranked[1]] if len(ranked) > 1 else 0.0
+        hits = sorted(by_label[design], key=lambda h: (-h.weight, _SOURCE_ORDER[h.source]))
         phrases = (h.phrase for h in hits[:4])
         evidence = tuple(dict.fromkeys(p for p in phrases if p))[:3]
-        confidence = _confidence(scores[best], scores[runner_up], has_abstract)
+        confidence = _confidence(scores[design], runner_up, has_abstract)
     relevant, phrase = _depression(title_text, abstract_text, mesh_terms)
     if relevant and phrase and phrase not in evidence:
         evidence = (*evidence, phrase)

@@ -69,8 +69,13 @@ def build_message(files: DigestFiles, subject: str, sender: str, recipient: str)
     html = files.html.read_text(encoding="utf-8")
     chart_id = make_msgid(domain=sender.rpartition("@")[2])
     if files.chart is not None:
-        # The report on disk links the PNG beside it; in mail it travels inline.
-        html = html.replace(f'src="{files.chart.name}"', f'src="cid:{chart_id[1:-1]}"')
+        # In mail the chart travels inline, below the papers.
+        figure = (
+            f'<p style="margin:24px 0 0"><img src="cid:{chart_id[1:-1]}" width="600" '
+            'style="max-width:100%;height:auto" '
+            'alt="Papers in the store per publication year, by study design"></p>'
+        )
+        html = html.replace("</body>", figure + "</body>", 1)
     message.add_alternative(html, subtype="html")
     if files.chart is not None:
         html_part = message.get_payload()[1]

@@ -42,9 +42,11 @@ def last_complete_week(today: date) -> tuple[date, date]:
     return this_monday - timedelta(days=7), this_monday - timedelta(days=1)
 
 
-def resolve_window(settings: Settings, since: date | None, until: date | None) -> tuple[date, date]:
+def resolve_window(
+    settings: Settings, since: date | None, until: date | None, today: date | None = None
+) -> tuple[date, date]:
     """The window a run covers; with no dates, the last complete week in the set time zone."""
-    today = datetime.now(settings.tz).date()
+    today = today or datetime.now(settings.tz).date()
     if since is None and until is None:
         return last_complete_week(today)
     if since is None:
@@ -166,6 +168,7 @@ def send_digest(
             mail,
             messages,
             lambda recipient, message_id: store.record_delivery(key, recipient, message_id, run_id),
+            backoff=2 * settings.retry_backoff,
         )
     return list(messages)
 
@@ -199,6 +202,7 @@ def weekly_digest(
     mark_sent: bool = False,
     send_email: bool = True,
     resend: bool = False,
+    as_of: date | None = None,
 ):
     """Find, classify and store a window's new PubMed papers; write and mail its digest.
 
@@ -206,7 +210,9 @@ def weekly_digest(
     Monday-to-Sunday week) reports everything in the window. kind="scheduled"
     (with no dates, what is new since the last scheduled run) leaves out papers
     an earlier scheduled digest sent, and marks the ones it sends; a manual run
-    does that only with mark_sent. Returns the paths of the files written.
+    does that only with mark_sent. `as_of` is the run's "today" (default: now in
+    KRATOM_WATCH_TIMEZONE), e.g. to catch up a missed scheduled run. Returns the
+    paths of the files written.
     Settings come from the environment (flows.settings), never from
     parameters, so no secret is stored in Prefect.
     """
@@ -220,11 +226,12 @@ def weekly_digest(
             logger.info("dates given: running as a manual rerun of %s to %s", since, until)
             kind = "manual"
         settings = load_settings()
+        today = as_of or datetime.now(settings.tz).date()
         with Store(settings.db_path) as store:
-            if kind == "scheduled" and since is None and until is None:
-                since, until = scheduled_window(settings, store, datetime.now(settings.tz).date())
+            if kind == "scheduled":
+                since, until = scheduled_window(settings, store, today)
             else:
-                since, until = resolve_window(settings, since, until)
+                since, until = resolve_window(settings, since, until, today)
             run_id = store.start_run(kind, since, until, settings.query)
     except KratomWatchError as error:
         logger.error("run not started: %s", error)

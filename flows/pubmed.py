@@ -119,10 +119,10 @@ class WebEnvExpired(PubMedError):
 
 class EutilsClient:
     def __init__(
-        self, settings: Settings, *, backoff: float = 1.0, max_attempts: int = MAX_ATTEMPTS
+        self, settings: Settings, *, backoff: float | None = None, max_attempts: int = MAX_ATTEMPTS
     ):
         self.settings = settings
-        self.backoff = backoff
+        self.backoff = settings.retry_backoff if backoff is None else backoff
         self.max_attempts = max_attempts
         api_key = settings.ncbi_api_key
         self._route = _Route(

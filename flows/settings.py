@@ -118,6 +118,7 @@ class Settings:
     timezone: str = "UTC"
     batch_size: int = 500
     timeout: float = 60.0
+    retry_backoff: float = 1.0  # first retry delay in seconds; doubles each attempt
     mail: MailSettings | None = None
     schedule: Schedule = Schedule()
 
@@ -176,6 +177,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_email: bool =
         timezone=timezone,
         batch_size=_int_setting(get, "KRATOM_WATCH_BATCH_SIZE", 500, 1, 10_000),
         timeout=float(_int_setting(get, "KRATOM_WATCH_TIMEOUT", 60, 1, 3600)),
+        retry_backoff=_float_setting(get, "KRATOM_WATCH_RETRY_BACKOFF", 1.0, 0.0, 60.0),
         mail=_mail_settings(get),
         schedule=_schedule(get),
     )
@@ -256,6 +258,19 @@ def _base_url(url: str) -> str:
             f"KRATOM_WATCH_EUTILS_URL={url!r} is not an http(s) base URL such as {NCBI_EUTILS_URL}"
         )
     return url if url.endswith("/") else url + "/"
+
+
+def _float_setting(get, name: str, default: float, low: float, high: float) -> float:
+    raw = get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name}={value:g} is outside {low:g}..{high:g}")
+    return value
 
 
 def _int_setting(get, name: str, default: int, low: int, high: int) -> int:
