@@ -12,7 +12,7 @@ import fcntl
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -28,7 +28,7 @@ from flows.errors import KratomWatchError, PubMedError
 from flows.logs import quiet_expected_tracebacks
 from flows.mail import DigestFiles, build_message, send_messages
 from flows.models import NOTICE_KINDS, Paper
-from flows.pubmed import EutilsClient, SearchResult, WebEnvExpired
+from flows.pubmed import EutilsClient, SearchResult, WebEnvExpired, WindowTooLarge
 from flows.settings import Settings, load_settings
 from flows.store import Store, Upserted
 
@@ -256,12 +256,13 @@ def weekly_digest(
 
 
 def _run(settings, run_id, kind, since, until, mark_sent, send_email, resend, logger) -> Report:
-    search, new, changed = _collect(settings, since, until, logger)
+    collected = _collect(settings, since, until, logger)
+    changed = list(collected.changed.values())
     with Store(settings.db_path) as store:
-        store.record_run_papers(run_id, search.pmids)
-        reported = store.reported_before(run_id, [new.pmid for _, new in changed])
-        sent = store.sent_pmids(search.pmids) if kind == "scheduled" else set()
-        listed = store.papers(p for p in search.pmids if p not in sent)
+        store.record_run_papers(run_id, collected.pmids)
+        reported = store.reported_before(run_id, collected.changed)
+        sent = store.sent_pmids(collected.pmids) if kind == "scheduled" else set()
+        listed = store.papers(p for p in collected.pmids if p not in sent)
     updates = paper_updates(changed, reported)
     pmids = [p.pmid for p in listed]
     paths = render(settings.db_path, settings.reports_dir, since, until, pmids, updates)
@@ -280,27 +281,53 @@ def _run(settings, run_id, kind, since, until, mark_sent, send_email, resend, lo
     if kind == "scheduled" or mark_sent:
         with Store(settings.db_path) as store:
             store.mark_sent(run_id, pmids)
-    return Report(paths, search.count, new, listed, updates, mailed)
+    return Report(paths, len(collected.pmids), len(collected.new), listed, updates, mailed)
 
 
-def _collect(settings: Settings, since: date, until: date, logger):
-    """Search the window and store every record it lists, or fail naming the missing ones."""
+@dataclass
+class Collected:
+    """What a window's search found and the store now holds."""
+
+    pmids: list[str] = field(default_factory=list)  # every PMID PubMed listed, in its order
+    new: set[str] = field(default_factory=set)
+    changed: dict[str, tuple[Paper, Paper]] = field(default_factory=dict)
+
+    def keep(self, result: Upserted) -> None:
+        self.new.update(result.new)
+        for old, now in result.changed:
+            # A paper stored twice in one run (refetched by id): before = the first old.
+            before = self.changed[now.pmid][0] if now.pmid in self.changed else old
+            self.changed[now.pmid] = (before, now)
+
+
+def _collect(settings: Settings, since: date, until: date, logger, collected=None) -> Collected:
+    """Search the window and store every record it lists, or fail naming the missing ones.
+
+    A window with more records than ESearch lists is split in two, recursively.
+    """
+    collected = collected or Collected()
     logger.info("searching PubMed for records created %s to %s", since, until)
-    search = search_window(settings, since, until)
+    try:
+        search = search_window(settings, since, until)
+    except WindowTooLarge as error:
+        if since == until:
+            raise PubMedError(f"{error} on the single day {since}; narrow the query") from None
+        middle = since + (until - since) // 2
+        logger.info(
+            "%s: searching %s to %s and %s to %s apart",
+            error,
+            since,
+            middle,
+            middle + timedelta(days=1),
+            until,
+        )
+        _collect(settings, since, middle, logger, collected)
+        return _collect(settings, middle + timedelta(days=1), until, logger, collected)
+
     batches = math.ceil(search.count / settings.batch_size)
     logger.info(
         "%d records; fetching in %d batch(es) of %d", search.count, batches, settings.batch_size
     )
-    new: set[str] = set()
-    changed: dict[str, tuple[Paper, Paper]] = {}
-
-    def keep(result: Upserted) -> None:
-        new.update(result.new)
-        for old, now in result.changed:
-            # A paper changed twice in one run (refetched by id): before = the first old.
-            before = changed[now.pmid][0] if now.pmid in changed else old
-            changed[now.pmid] = (before, now)
-
     start, renewals = 0, 0
     while start < search.count:
         try:
@@ -313,7 +340,7 @@ def _collect(settings: Settings, since: date, until: date, logger):
             logger.warning("the search expired on NCBI's history server; searching again")
             search = search_window(settings, since, until)
             continue
-        keep(store_batch(settings.db_path, classify_batch(papers)))
+        collected.keep(store_batch(settings.db_path, classify_batch(papers)))
         start += settings.batch_size
 
     with Store(settings.db_path) as store:
@@ -322,18 +349,22 @@ def _collect(settings: Settings, since: date, until: date, logger):
     if missing:
         # efetch can answer fewer articles than asked; ask again by id, once.
         logger.warning("%d records missing after the batches; fetching them by id", len(missing))
-        keep(store_batch(settings.db_path, classify_batch(fetch_missing(settings, missing))))
+        collected.keep(
+            store_batch(settings.db_path, classify_batch(fetch_missing(settings, missing)))
+        )
         with Store(settings.db_path) as store:
             known = store.known_pmids(missing)
         missing = [p for p in missing if p not in known]
     if missing:
         shown = ", ".join(missing[:20]) + (" ..." if len(missing) > 20 else "")
         raise PubMedError(
-            f"{len(missing)} of {search.count} records PubMed listed could not be fetched "
-            f"(PMIDs {shown}); no digest was written"
+            f"{len(missing)} of {search.count} records PubMed listed for {since} to {until} "
+            f"could not be fetched (PMIDs {shown}); no digest was written"
         )
-    logger.info("stored %d papers (%d new)", search.count, len(new))
-    return search, len(new), list(changed.values())
+    seen = set(collected.pmids)
+    collected.pmids.extend(p for p in search.pmids if p not in seen)
+    logger.info("stored %d papers of %s to %s", search.count, since, until)
+    return collected
 
 
 def _publish_artifacts(report: Report, since: date, until: date, kind: str) -> None:

@@ -41,8 +41,9 @@ from flows.settings import NCBI_EUTILS_URL, Settings
 log = logging.getLogger("kratom_watch.pubmed")
 T = TypeVar("T")
 
-# ESearch lists at most this many ids, whatever retmax asks for.
-ESEARCH_MAX_IDS = 10_000
+# ESearch lists at most this many ids, whatever retmax asks for (NCBI documents
+# 10,000; live answers have been seen to stop at 9,999, so stay below both).
+ESEARCH_MAX_IDS = 9_999
 MAX_ATTEMPTS = 5
 MAX_RETRY_AFTER = 120.0
 
@@ -111,6 +112,16 @@ class _Transient(Exception):
         super().__init__(reason)
         self.reason = reason
         self.wait = wait
+
+
+class WindowTooLarge(PubMedError):
+    """More records than ESearch lists; the caller searches shorter windows."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(
+            f"the window matches {count} records, more than the {ESEARCH_MAX_IDS} ESearch lists"
+        )
+        self.count = count
 
 
 class WebEnvExpired(PubMedError):
@@ -256,10 +267,7 @@ def _parse_search(body: bytes) -> SearchResult:
         raise MalformedAnswer("esearch answered without Count, WebEnv and QueryKey")
     pmids = tuple((e.text or "").strip() for e in root.iterfind("IdList/Id"))
     if int(count) > ESEARCH_MAX_IDS:
-        raise PubMedError(
-            f"the window matches {count} records, more than the {ESEARCH_MAX_IDS} ESearch "
-            "can list: run it as shorter windows"
-        )
+        raise WindowTooLarge(int(count))
     if len(pmids) != int(count):
         raise MalformedAnswer(f"esearch counted {count} records but listed {len(pmids)}")
     return SearchResult(count=int(count), webenv=webenv, query_key=query_key, pmids=pmids)

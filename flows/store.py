@@ -207,21 +207,21 @@ class Store:
 
     def papers(self, pmids: Iterable[str]) -> list[Paper]:
         wanted = list(dict.fromkeys(pmids))
-        found: dict[str, Paper] = {}
-        for chunk_start in range(0, len(wanted), 500):
-            chunk = wanted[chunk_start : chunk_start + 500]
-            rows = self.db.execute(
-                f"SELECT {', '.join(_PAPER_COLUMNS)} FROM papers "
-                f"WHERE pmid IN ({', '.join('?' * len(chunk))})",
-                chunk,
-            )
-            for row in rows:
-                paper = _paper_from_row(row)
-                found[paper.pmid] = paper
+        select = f"SELECT {', '.join(_PAPER_COLUMNS)} FROM papers WHERE pmid IN"
+        found = {row[0]: _paper_from_row(row) for row in self._select_in(select, wanted)}
         return [found[p] for p in wanted if p in found]
 
     def known_pmids(self, pmids: Iterable[str]) -> set[str]:
-        return {p.pmid for p in self.papers(pmids)}
+        return {row[0] for row in self._select_in("SELECT pmid FROM papers WHERE pmid IN", pmids)}
+
+    def _select_in(self, select: str, values: Iterable[str], params: tuple = ()) -> Iterator[tuple]:
+        """Rows of `select ... IN (values)`, in chunks below SQLite's variable limit."""
+        values = list(values)
+        for start in range(0, len(values), 500):
+            chunk = values[start : start + 500]
+            yield from self.db.execute(
+                f"{select} ({', '.join('?' * len(chunk))})", (*params, *chunk)
+            )
 
     def all_papers(self) -> list[Paper]:
         rows = self.db.execute(f"SELECT {', '.join(_PAPER_COLUMNS)} FROM papers ORDER BY pmid")
@@ -229,18 +229,11 @@ class Store:
 
     def reported_before(self, run_id: int, pmids: Iterable[str]) -> set[str]:
         """Of `pmids`, those an earlier completed run reported."""
-        wanted = list(pmids)
-        found: set[str] = set()
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            rows = self.db.execute(
-                "SELECT DISTINCT rp.pmid FROM run_papers rp JOIN runs r ON r.id = rp.run_id "
-                f"WHERE r.id < ? AND r.status = 'completed' "
-                f"AND rp.pmid IN ({', '.join('?' * len(chunk))})",
-                (run_id, *chunk),
-            )
-            found.update(row[0] for row in rows)
-        return found
+        select = (
+            "SELECT rp.pmid FROM run_papers rp JOIN runs r ON r.id = rp.run_id "
+            "WHERE r.id < ? AND r.status = 'completed' AND rp.pmid IN"
+        )
+        return {row[0] for row in self._select_in(select, pmids, (run_id,))}
 
     def count_papers(self) -> int:
         return self.db.execute("SELECT count(*) FROM papers").fetchone()[0]
@@ -287,16 +280,9 @@ class Store:
     # What has been reported and delivered
 
     def sent_pmids(self, pmids: Iterable[str]) -> set[str]:
-        wanted = list(pmids)
-        found: set[str] = set()
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            rows = self.db.execute(
-                f"SELECT pmid FROM sent_papers WHERE pmid IN ({', '.join('?' * len(chunk))})",
-                chunk,
-            )
-            found.update(row[0] for row in rows)
-        return found
+        return {
+            row[0] for row in self._select_in("SELECT pmid FROM sent_papers WHERE pmid IN", pmids)
+        }
 
     def mark_sent(self, run_id: int, pmids: Iterable[str]) -> None:
         now = _now()

@@ -194,3 +194,21 @@ def test_query_rejected_by_pubmed_fails_the_run(prefect_env, env, corpus_server)
     assert result.stdout == ""
     with sqlite3.connect(env["KRATOM_WATCH_DB"]) as conn:
         assert conn.execute("SELECT status FROM runs").fetchall() == [("failed",)]
+
+
+def test_window_larger_than_esearch_lists_is_split(
+    prefect_harness, env, corpus_server, monkeypatch
+):
+    import flows.pubmed
+
+    monkeypatch.setattr(flows.pubmed, "ESEARCH_MAX_IDS", 4)
+    expected = in_window(SINCE, UNTIL)
+
+    result = invoke(["run", "--since", str(SINCE), "--until", str(UNTIL)])
+
+    assert result.exit_code == 0, result.output
+    assert {row[0] for row in store_rows(env["KRATOM_WATCH_DB"])} == expected
+    table = Path(result.stdout.split()[3]).read_text(encoding="utf-8")
+    assert {r["pmid"] for r in csv.DictReader(table.splitlines())} == expected
+    searches = [r for r in corpus_server.requests if r.endpoint == "esearch"]
+    assert len(searches) > 2  # the whole window, then its halves until each fits
