@@ -173,9 +173,7 @@ def format_evaluation(ev: Evaluation, misses: bool = False) -> str:
     for i in used:
         cells = "".join(f"{ev.confusion[i][j] or '.':>5}" for j in used)
         lines.append(f"{ev.labels[i]:<22}{cells}")
-    lines.append(
-        "key: " + ", ".join(f"{_abbreviation(ev.labels[i])}={ev.labels[i]}" for i in used)
-    )
+    lines.append("key: " + ", ".join(f"{_abbreviation(ev.labels[i])}={ev.labels[i]}" for i in used))
 
     lines += ["", f"design misses: {len(ev.misses)}"]
     lines += [f"depression misses: {len(ev.depression_misses)}"]
@@ -186,10 +184,9 @@ def format_evaluation(ev: Evaluation, misses: bool = False) -> str:
         lines += ["", "depression misses (evidence for the label given):"]
         for miss in ev.depression_misses:
             lines += _format_miss(miss)
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n"
 
 
-# ------------------------------------------------------------------------------------------
 # Labelled files
 
 
@@ -227,7 +224,6 @@ def read_labelled(path: str | Path) -> list[dict[str, Any]]:
     return rows
 
 
-# ------------------------------------------------------------------------------------------
 # Bulk classification of JSON Lines
 
 
@@ -247,7 +243,7 @@ def _record_problem(record: dict[str, Any]) -> str | None:
             return f"{field} must be a list of strings"
     pmid = record.get("pmid")
     if pmid is not None and (isinstance(pmid, bool) or not isinstance(pmid, (str, int))):
-        return "pmid must be a string"
+        return "pmid must be a string or a number"
     return None
 
 
@@ -260,9 +256,7 @@ def _classified_record(record: dict[str, Any]) -> dict[str, Any]:
         "publication_types": record.get("publication_types") or [],
         "mesh_terms": record.get("mesh_terms") or [],
     }
-    result = classify(
-        out["title"], out["abstract"], out["publication_types"], out["mesh_terms"]
-    )
+    result = classify(out["title"], out["abstract"], out["publication_types"], out["mesh_terms"])
     out["design"] = result.design
     out["depression_relevant"] = result.depression_relevant
     out["evidence"] = list(result.evidence)
@@ -294,4 +288,3 @@ def classify_jsonl(lines: Iterable[str], out: TextIO, err: TextIO) -> int:
             continue
         out.write(json.dumps(_classified_record(record), ensure_ascii=False) + "\n")
     return bad
-
