@@ -65,7 +65,7 @@ def kw_env(tmp_path, monkeypatch):
 
 
 def run_cli(
-    args: list[str], env: dict[str, str], timeout: float = 120
+    args: list[str], env: dict[str, str], timeout: float = 120, input_text: str | None = None
 ) -> subprocess.CompletedProcess:
     """kratom-watch in a subprocess, with the network guard installed in it too."""
     code = "from tests import netguard; netguard.install(); from flows.cli import main; main()"
@@ -77,4 +77,5 @@ def run_cli(
         capture_output=True,
         text=True,
         timeout=timeout,
+        input=input_text,
     )
