@@ -6,3 +6,5 @@ import os
 # temporary server's SQLite database at start-up and prints a traceback
 # ("database is locked") into every CLI run.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# Our modules' log lines (retries, fetches) in the Prefect UI beside the flow's own.
+os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "kratom_watch")

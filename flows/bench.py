@@ -1,22 +1,83 @@
-"""Benchmarks: `python -m flows.bench` runs them all, `python -m flows.bench classify` one.
+"""Benchmarks of issue 7: `python -m flows.bench [--quick] [name ...]`.
 
-Each benchmark prints one line, "name: figure (target ...)". Add a section by writing a
-function that returns that line and listing it in BENCHMARKS.
+    python -m flows.bench                    # every section except `suite` (see below)
+    python -m flows.bench requests pacing    # some sections
+    python -m flows.bench --quick            # smaller sizes: a smoke run, not figures to quote
+    python -m flows.bench suite              # the whole test suite's wall time
+
+Run it from the repository root: the PubMed sections start the project's own E-utilities test
+server (`tests.eutils_server`) on 127.0.0.1 and serve it synthetic records: the real corpus rows
+of tests/fixtures/dev.jsonl under new PMIDs (from 90,000,000) and created dates spread over
+weeks. No section touches the network. The sections that need Prefect (`memory`, `prefect`)
+start one `prefect server start` for the whole benchmark, with its own PREFECT_HOME in a
+temporary folder, and stop it at exit. `suite` runs the test suite in a subprocess (about two
+minutes), so it is left out of the default run; name it to run it.
+
+Each section prints "name: figure (target ...) OK|MISS" lines (lines without a verdict are
+context). Timings are the best of several runs because tests and other work may share the
+machine. Add a section by writing a function that takes `quick` and returns its Figures, and
+listing it in BENCHMARKS.
 """
 
 from __future__ import annotations
 
+import atexit
+import io
 import json
+import logging
+import math
+import os
+import resource
+import shutil
+import signal
+import socket
+import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from flows.classify import classify
 
-DEV_SET = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "dev.jsonl"
+ROOT = Path(__file__).resolve().parent.parent
+DEV_SET = ROOT / "tests" / "fixtures" / "dev.jsonl"
 CLASSIFY_RECORDS = 10_000
 CLASSIFY_TARGET_SECONDS = 2.0
+
+FIRST_PMID = 90_000_000
+FIRST_DAY = date(2025, 1, 6)  # a Monday, safely in the past
+FAKE_API_KEY = "0123456789abcdef0123456789abcdef0123"  # alphanumeric, like NCBI's
+PACING_LIMITS = {"without a key": (None, 3), "with a key": (FAKE_API_KEY, 10)}
+THROUGHPUT_TARGET = 0.40
+MEMORY_TARGET_MB = 100
+PREFECT_TARGET_SECONDS = 3.0
+SUITE_TARGET_SECONDS = 120.0
+REPEATS = 3
+
+log = logging.getLogger("kratom_watch.bench")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str
+    measured: str
+    target: str = ""
+    ok: bool | None = None  # None: context, no target
+
+    def __str__(self) -> str:
+        if self.ok is None:
+            return f"{self.name}: {self.measured}"
+        return f"{self.name}: {self.measured} (target {self.target}) {'OK' if self.ok else 'MISS'}"
+
+
+# ---- shared helpers
 
 
 def _dev_records() -> list[dict]:
@@ -41,35 +102,587 @@ def _varied(records: Sequence[dict], n: int) -> list[tuple[str, str, list[str], 
     return out
 
 
-def bench_classify() -> str:
-    records = _varied(_dev_records(), CLASSIFY_RECORDS)
+def synthetic_records(n: int, days: int = 28) -> list:
+    """n server records from the corpus rows: new PMIDs, created over `days` days from FIRST_DAY.
+
+    Titles and abstracts vary as in `_varied`, so no two records are the same text.
+    """
+    from tests.eutils_server import Record, article_xml
+
+    rows = _dev_records()
+    records = []
+    for i, (title, abstract, _, _) in enumerate(_varied(rows, n)):
+        pmid = str(FIRST_PMID + i)
+        created = FIRST_DAY + timedelta(days=i % days)
+        row = {**rows[i % len(rows)], "pmid": pmid, "title": title, "abstract": abstract}
+        records.append(Record(pmid, created, article_xml(row, created)))
+    return records
+
+
+def window(days: int) -> tuple[date, date]:
+    """The window that holds every synthetic record created over `days` days."""
+    return FIRST_DAY, FIRST_DAY + timedelta(days=days - 1)
+
+
+@contextmanager
+def eutils_server(records: list) -> Iterator:
+    from tests.eutils_server import EutilsServer
+
+    with EutilsServer(records) as server:
+        yield server
+
+
+def run_environment(
+    server, folder: Path, batch_size: int, api_key: str | None = FAKE_API_KEY
+) -> dict[str, str]:
+    """The kratom-watch settings of a run against `server`, writing into `folder`."""
+    config = folder / "kratom-watch.toml"  # empty: no config file from the cwd applies
+    config.touch()
+    env = {
+        "NCBI_EMAIL": "bench@example.org",
+        "KRATOM_WATCH_EUTILS_URL": server.base_url,
+        "KRATOM_WATCH_DB": str(folder / "store.sqlite"),
+        "KRATOM_WATCH_REPORTS": str(folder / "reports"),
+        "KRATOM_WATCH_BATCH_SIZE": str(batch_size),
+        "KRATOM_WATCH_CONFIG": str(config),
+    }
+    if api_key:
+        env["NCBI_API_KEY"] = api_key
+    return env
+
+
+def settings_for(env: dict[str, str]):
+    from flows.settings import load_settings
+
+    return load_settings(env)
+
+
+@contextmanager
+def _tasks_as_functions() -> Iterator[None]:
+    """The pipeline's tasks replaced by their plain functions (`.fn`), for a run without Prefect."""
+    from flows import pipeline
+
+    names = ("search_window", "fetch_batch", "fetch_missing", "classify_batch", "store_batch")
+    saved = {name: getattr(pipeline, name) for name in (*names, "render", "send_digest")}
+    for name, task in saved.items():
+        setattr(pipeline, name, task.fn)
+    try:
+        yield
+    finally:
+        for name, task in saved.items():
+            setattr(pipeline, name, task)
+
+
+def plain_digest(settings, since: date, until: date):
+    """What `weekly_digest` does for a manual run with --no-email, minus Prefect.
+
+    The flow's own steps (`flows.pipeline._run`: search with window splitting, fetch batches,
+    classify, store, check every PMID, render) with each task called as its `.fn`.
+    """
+    from flows import pipeline
+    from flows.store import Store
+
+    with Store(settings.db_path) as store:
+        run_id = store.start_run("manual", since, until, settings.query)
+    with _tasks_as_functions():
+        report = pipeline._run(settings, run_id, "manual", since, until, False, False, False, log)
+    with Store(settings.db_path) as store:
+        store.finish_run(
+            run_id, "completed", found=report.found, stored=report.found, new=report.new
+        )
+    return report
+
+
+def plain_digest_from_environment(since: str, until: str) -> None:
+    """Entry point of the plain-function child process of `memory` (settings from os.environ)."""
+    from flows.settings import load_settings
+
+    report = plain_digest(load_settings(), date.fromisoformat(since), date.fromisoformat(until))
+    print(report.found, file=sys.stderr)
+
+
+def max_in_one_second(times: Sequence[float]) -> int:
+    """The most requests that fall within any one second (a window [t, t + 1 s))."""
+    times = sorted(times)
+    most, first = 0, 0
+    for last, t in enumerate(times):
+        while t - times[first] >= 1.0:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
+
+
+def best_of(repeats: int, run: Callable[[], T]) -> tuple[float, T]:
+    """The shortest wall time of `repeats` runs, and the last run's result."""
+    best, result = math.inf, None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = run()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+@contextmanager
+def scratch() -> Iterator[Path]:
+    folder = Path(tempfile.mkdtemp(prefix="kratom-bench-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+_prefect: dict[str, str] = {}
+
+
+def prefect_environment() -> dict[str, str]:
+    """PREFECT_API_URL and PREFECT_HOME of a `prefect server start` run for this benchmark.
+
+    Started on first use (10 to 20 s), in a temporary PREFECT_HOME on a free port, and stopped
+    when the benchmark exits.
+    """
+    if _prefect:
+        return _prefect
+    home = Path(tempfile.mkdtemp(prefix="kratom-bench-prefect-"))
+    port = _free_port()
+    env = {
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_CLOUD_ENABLE_ORCHESTRATION_TELEMETRY": "false",
+        "DO_NOT_TRACK": "1",
+    }
+    server_env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    command = [str(Path(sys.executable).parent / "prefect"), "server", "start", "--no-ui"]
+    with open(home / "server.log", "wb") as output:
+        process = subprocess.Popen(
+            [*command, "--host", "127.0.0.1", "--port", str(port)],
+            env={**server_env, **env},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, stopped as one
+        )
+
+    def stop() -> None:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        shutil.rmtree(home, ignore_errors=True)
+
+    atexit.register(stop)
+    url = f"http://127.0.0.1:{port}/api"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as answer:
+                if answer.status == 200:
+                    break
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"prefect server did not start; see {home / 'server.log'}")
+        time.sleep(0.5)
+    _prefect.update(env, PREFECT_API_URL=url)
+    return _prefect
+
+
+@contextmanager
+def environment(env: dict[str, str]) -> Iterator[None]:
+    """os.environ with `env` added, for code that reads its settings from the environment."""
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextmanager
+def _quiet(*names: str) -> Iterator[None]:
+    """Loggers that would print a line per run and task (Prefect's) held to warnings."""
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+def child_peak_rss_mb(args: list[str], env: dict[str, str], folder: Path) -> float:
+    """Run `python args...` from the repo root; its peak RSS in MB (ru_maxrss from wait4)."""
+    with open(folder / "child.out", "wb") as out, open(folder / "child.err", "wb") as err:
+        process = subprocess.Popen(
+            [sys.executable, *args],
+            cwd=ROOT,
+            env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
+            stdout=out,
+            stderr=err,
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        tail = (folder / "child.err").read_text(errors="replace")[-2000:]
+        raise RuntimeError(f"{' '.join(args[:3])} ... failed ({process.returncode}):\n{tail}")
+    return usage.ru_maxrss / 1024  # kilobytes on Linux
+
+
+# ---- sections
+
+
+def bench_classify(quick: bool = False) -> list[Figure]:
+    n = 1_000 if quick else CLASSIFY_RECORDS
+    records = _varied(_dev_records(), n)
+
+    def run() -> None:
+        for title, abstract, publication_types, mesh_terms in records:
+            classify(title, abstract, publication_types, mesh_terms)
+
+    seconds, _ = best_of(1 if quick else REPEATS, run)
+    target = CLASSIFY_TARGET_SECONDS * n / CLASSIFY_RECORDS
+    return [
+        Figure(f"classify {n:,} records", f"{seconds:.2f} s", f"< {target:g} s", seconds < target)
+    ]
+
+
+def bench_requests(quick: bool = False) -> list[Figure]:
+    """Requests per window at the server; a window above the ESearch cap is split."""
+    import flows.pubmed
+
+    n, batch = (12, 5) if quick else (1_234, 500)
+    capped_n, cap, days = (40, 10, 8) if quick else (1_000, 200, 20)
+    figures = []
+    with scratch() as folder, eutils_server(synthetic_records(n)) as server:
+        settings = settings_for(run_environment(server, folder, batch))
+        plain_digest(settings, *window(28))
+        expected = 1 + math.ceil(n / batch)
+        got = server.count("esearch"), server.count("efetch")
+        figures.append(
+            Figure(
+                f"requests for {n:,} records, batch {batch}",
+                f"{got[0]} esearch + {got[1]} efetch",
+                f"1 + ceil({n:,}/{batch}) = {expected}",
+                sum(got) == expected and got[0] == 1,
+            )
+        )
+        figures.append(_retries_figure(server))
+
+    # Monkeypatched so the split is quick to show: the same code splits at 9,999 in production.
+    saved, flows.pubmed.ESEARCH_MAX_IDS = flows.pubmed.ESEARCH_MAX_IDS, cap
+    try:
+        with scratch() as folder, eutils_server(synthetic_records(capped_n, days)) as server:
+            settings = settings_for(run_environment(server, folder, batch))
+            report = plain_digest(settings, *window(days))
+            from flows.store import Store
+
+            with Store(settings.db_path) as store:
+                stored = store.count_papers()
+            searches, fetches = server.count("esearch"), server.count("efetch")
+            figures.append(
+                Figure(
+                    f"window of {capped_n:,} records, ESearch cap patched to {cap}",
+                    f"split in {searches} searches, {fetches} efetch; "
+                    f"{stored:,} of {capped_n:,} PMIDs stored, {report.found:,} in the digest",
+                    "every PMID stored",
+                    stored == capped_n == report.found,
+                )
+            )
+            figures.append(_retries_figure(server))
+    finally:
+        flows.pubmed.ESEARCH_MAX_IDS = saved
+    return figures
+
+
+def _retries_figure(server) -> Figure:
+    """Requests that repeat an earlier one (same endpoint and parameters) are retries."""
+    seen, repeated = set(), 0
+    for request in server.requests:
+        key = (request.endpoint, tuple(sorted(request.params.items())))
+        repeated += key in seen or request.fault is not None
+        seen.add(key)
+    return Figure("  retries", str(repeated), "0", repeated == 0)
+
+
+def bench_pacing(quick: bool = False) -> list[Figure]:
+    """The most requests the server saw in any one second, batches of one record."""
+    figures = []
+    for label, (api_key, limit) in PACING_LIMITS.items():
+        # About 5 s (3 s with a key) of requests at the allowed rate.
+        n = 6 if quick else 5 * limit
+        with scratch() as folder, eutils_server(synthetic_records(n)) as server:
+            settings = settings_for(run_environment(server, folder, 1, api_key))
+            start = time.perf_counter()
+            plain_digest(settings, *window(28))
+            seconds = time.perf_counter() - start
+            most = max_in_one_second([r.time for r in server.requests])
+            figures.append(
+                Figure(
+                    f"pacing {label}",
+                    f"max {most} requests in one second ({len(server.requests)} requests "
+                    f"in {seconds:.1f} s)",
+                    f"<= {limit}",
+                    most <= limit,
+                )
+            )
+    return figures
+
+
+def bench_throughput(quick: bool = False) -> list[Figure]:
+    """Parse + classify + store of one PubmedArticleSet vs lxml iterparse alone, same bytes."""
+    from tests.eutils_server import pubmed_set
+
+    n = 300 if quick else 10_000
+    body = pubmed_set(r.xml for r in synthetic_records(n))
+    repeats = 1 if quick else REPEATS
+    alone, count = best_of(repeats, lambda: _iterparse_alone(body))
+    assert count == n, f"iterparse found {count} articles of {n}"
+    with scratch() as folder:
+        runs = iter(range(repeats))
+        full, stored = best_of(
+            repeats, lambda: _parse_classify_store(body, folder / f"{next(runs)}")
+        )
+        stages = _stage_times(body, folder / "stages")
+    assert stored == n, f"stored {stored} of {n}"
+    ratio = alone / full
+    mb = len(body) / 1e6
+    return [
+        Figure(f"lxml iterparse alone, {n:,} articles ({mb:.0f} MB)", _rate(alone, n)),
+        Figure("parse + classify + store", _rate(full, n)),
+        Figure("  of which", ", ".join(f"{k} {v:.2f} s" for k, v in stages.items())),
+        Figure(
+            "throughput ratio (iterparse time / full time)",
+            f"{ratio:.2f}",
+            ">= 0.40",
+            ratio >= THROUGHPUT_TARGET,
+        ),
+    ]
+
+
+def _rate(seconds: float, n: int) -> str:
+    return f"{seconds:.2f} s, {n / seconds:,.0f} records/s"
+
+
+def _iterparse_alone(body: bytes) -> int:
+    from lxml import etree
+
+    count = 0
+    for _, element in etree.iterparse(
+        io.BytesIO(body),
+        events=("end",),
+        tag="PubmedArticle",
+        load_dtd=False,
+        resolve_entities=False,
+        no_network=True,
+        huge_tree=True,
+    ):
+        count += 1
+        element.clear()
+        while element.getprevious() is not None:
+            del element.getparent()[0]
+    return count
+
+
+def _batches(items, size: int = 500) -> Iterator[list]:
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _parse_classify_store(body: bytes, db_path: Path) -> int:
+    """As the pipeline does per efetch answer: batches of 500 parsed, classified, upserted."""
+    from flows.parse import iter_papers
+    from flows.pipeline import classify_papers
+    from flows.store import Store
+
+    with Store(db_path) as store:
+        for batch in _batches(iter_papers(body)):
+            store.upsert_papers(classify_papers(batch))
+        return store.count_papers()
+
+
+def _stage_times(body: bytes, db_path: Path) -> dict[str, float]:
+    """Each stage alone, once: where the full run's time goes."""
+    from flows.parse import iter_papers
+    from flows.pipeline import classify_papers
+    from flows.store import Store
+
     start = time.perf_counter()
-    for title, abstract, publication_types, mesh_terms in records:
-        classify(title, abstract, publication_types, mesh_terms)
-    seconds = time.perf_counter() - start
-    return (
-        f"classify {CLASSIFY_RECORDS:,} records: {seconds:.2f} s "
-        f"(target < {CLASSIFY_TARGET_SECONDS:g} s)"
+    papers = list(iter_papers(body))
+    parsed = time.perf_counter()
+    classify_papers(papers)
+    classified = time.perf_counter()
+    with Store(db_path) as store:
+        for batch in _batches(papers):
+            store.upsert_papers(batch)
+    stored = time.perf_counter()
+    return {
+        "parse": parsed - start,
+        "classify": classified - parsed,
+        "store": stored - classified,
+    }
+
+
+def bench_memory(quick: bool = False) -> list[Figure]:
+    """Peak RSS of a large backfill vs a small run, each a fresh process on the real pipeline."""
+    small, large, batch = (100, 2_000, 500) if quick else (100, 100_000, 2_000)
+    days = 200  # 500 records a day at 100,000: the pipeline splits the window under 9,999
+    records = synthetic_records(large, days)
+    since, until = window(days)
+    flow_args = ["-m", "flows", "run", "--since", str(since), "--until", str(until), "--no-email"]
+    code = (
+        f"from flows.bench import plain_digest_from_environment as run; run('{since}', '{until}')"
     )
+    plain_args = ["-c", code]
+    prefect_env = prefect_environment()
+    peaks: dict[tuple[str, int], float] = {}
+    for n in (small, large):
+        # The small run's records are the first `small` of the large one, over the same days.
+        with eutils_server(records[:n]) as server:
+            for how, args, extra in (("flow", flow_args, prefect_env), ("plain", plain_args, {})):
+                with scratch() as folder:
+                    env = {**run_environment(server, folder, batch), **extra}
+                    start = time.perf_counter()
+                    peaks[how, n] = child_peak_rss_mb(args, env, folder)
+                    seconds = time.perf_counter() - start
+                    log.info("memory %s %d: %.0f MB in %.0f s", how, n, peaks[how, n], seconds)
+    figures = []
+    for how, label in (("flow", "kratom-watch run (Prefect flow)"), ("plain", "plain functions")):
+        growth = peaks[how, large] - peaks[how, small]
+        figures.append(
+            Figure(
+                f"peak RSS, {label}",
+                f"{peaks[how, small]:.0f} MB for {small:,} records, {peaks[how, large]:.0f} MB "
+                f"for {large:,} (batch {batch:,}): +{growth:.0f} MB",
+                f"+{MEMORY_TARGET_MB} MB at most",
+                growth <= MEMORY_TARGET_MB,
+            )
+        )
+    return figures
 
 
-BENCHMARKS: dict[str, Callable[[], str]] = {
+def bench_prefect(quick: bool = False) -> list[Figure]:
+    """A typical week (20 papers) through `weekly_digest` on a running server vs plain functions."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    n, repeats = (3, 1) if quick else (20, REPEATS)
+    days = 7
+    since, until = window(days)
+    prefect_env = prefect_environment()
+    with eutils_server(synthetic_records(n, days)) as server:
+
+        def flow_run() -> None:
+            from flows.pipeline import weekly_digest
+
+            with scratch() as folder, environment(run_environment(server, folder, 500)):
+                state = weekly_digest(since, until, send_email=False, return_state=True)
+                assert state.is_completed(), state.message
+
+        def plain_run() -> None:
+            with scratch() as folder:
+                plain_digest(settings_for(run_environment(server, folder, 500)), since, until)
+
+        with (
+            temporary_settings({PREFECT_API_URL: prefect_env["PREFECT_API_URL"]}),
+            _quiet("prefect.flow_runs", "prefect.task_runs"),
+        ):
+            first, _ = best_of(1, flow_run)
+            flow_seconds, _ = best_of(repeats, flow_run)
+        plain_seconds, _ = best_of(repeats, plain_run)
+    difference = flow_seconds - plain_seconds
+    return [
+        Figure(
+            f"weekly_digest flow, {n} papers, running Prefect server",
+            f"{flow_seconds:.2f} s (first run in this process {first:.2f} s)",
+        ),
+        Figure("the same through plain functions", f"{plain_seconds:.2f} s"),
+        Figure(
+            "Prefect overhead",
+            f"{difference:.2f} s",
+            f"<= {PREFECT_TARGET_SECONDS:g} s",
+            difference <= PREFECT_TARGET_SECONDS,
+        ),
+    ]
+
+
+def bench_suite(quick: bool = False) -> list[Figure]:
+    """Wall time of the whole test suite in a subprocess (quick: one small test file)."""
+    selection = ["tests/test_markup.py"] if quick else []
+    start = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *selection],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    seconds = time.perf_counter() - start
+    summary = (result.stdout.strip().splitlines() or ["no output"])[-1]
+    what = f"pytest {' '.join(selection)}" if selection else "whole test suite"
+    return [
+        Figure(
+            f"{what} ({summary})",
+            f"{seconds:.0f} s",
+            f"< {SUITE_TARGET_SECONDS:g} s, passing",
+            seconds < SUITE_TARGET_SECONDS and result.returncode == 0,
+        )
+    ]
+
+
+BENCHMARKS: dict[str, Callable[[bool], list[Figure]]] = {
     "classify": bench_classify,
+    "requests": bench_requests,
+    "pacing": bench_pacing,
+    "throughput": bench_throughput,
+    "memory": bench_memory,
+    "prefect": bench_prefect,
+    "suite": bench_suite,
 }
+NOT_BY_DEFAULT = ("suite",)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    names = list(sys.argv[1:] if argv is None else argv) or list(BENCHMARKS)
+    args = list(sys.argv[1:] if argv is None else argv)
+    quick = "--quick" in args
+    names = [a for a in args if a != "--quick"] or [
+        name for name in BENCHMARKS if name not in NOT_BY_DEFAULT
+    ]
     unknown = [name for name in names if name not in BENCHMARKS]
     if unknown:
         print(
-            f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}",
+            f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)} "
+            "(and --quick)",
             file=sys.stderr,
         )
         return 2
+    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+    missed = 0
+    start = time.perf_counter()
     for name in names:
-        print(BENCHMARKS[name](), flush=True)
-    return 0
+        for figure in BENCHMARKS[name](quick):
+            print(figure, flush=True)
+            missed += figure.ok is False
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    took = time.perf_counter() - start
+    print(f"({took:.0f} s in all; {missed} missed; this process's peak RSS {own:.0f} MB)")
+    return 1 if missed else 0
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ it is classified, so a crash keeps what was done and a rerun completes it.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -74,6 +75,10 @@ def scheduled_window(settings: Settings, store: Store, today: date) -> tuple[dat
     return since, max(since, today - timedelta(days=1))
 
 
+def open_store(settings: Settings) -> Store:
+    return Store(settings.db_path, timeout=settings.store_timeout)
+
+
 def classify_papers(papers: list[Paper]) -> list[Paper]:
     for paper in papers:
         result = classify(
@@ -129,24 +134,20 @@ def classify_batch(papers: list[Paper]) -> list[Paper]:
 
 
 @task(name="store", cache_policy=NONE)
-def store_batch(db_path: Path, papers: list[Paper]) -> Upserted:
-    with Store(db_path) as store:
+def store_batch(settings: Settings, papers: list[Paper]) -> Upserted:
+    with open_store(settings) as store:
         return store.upsert_papers(papers)
 
 
 @task(name="render-digest", cache_policy=NONE)
 def render(
-    db_path: Path,
-    reports_dir: Path,
-    since: date,
-    until: date,
-    pmids: list[str],
-    updates: list[PaperUpdate],
+    settings: Settings, since: date, until: date, pmids: list[str], updates: list[PaperUpdate]
 ) -> list[Path]:
-    with Store(db_path) as store:
+    with open_store(settings) as store:
         papers = store.papers(pmids)
         everything = store.all_papers()
-    return render_digest(build_digest(papers, since, until, updates), reports_dir, everything)
+    digest = build_digest(papers, since, until, updates)
+    return render_digest(digest, settings.reports_dir, everything)
 
 
 @task(name="send-digest", cache_policy=NONE)
@@ -157,7 +158,7 @@ def send_digest(
     mail = settings.mail
     files = DigestFiles.from_paths(paths)
     # One delivery at a time per store: two runs at once cannot both send.
-    with _store_lock(settings.db_path), Store(settings.db_path) as store:
+    with _store_lock(settings.db_path), open_store(settings) as store:
         done = set() if resend else store.delivered_to(key)
         messages = {
             r: build_message(files, subject, mail.sender, r)
@@ -182,6 +183,19 @@ def _store_lock(db_path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def digest_key(since: date, until: date, listed: list[Paper], updates: list[PaperUpdate]) -> str:
+    """What makes two digests the same one for delivery: the window and what it reports.
+
+    Rerunning a window, or a scheduled and a manual run of it at once, gives the same key,
+    so each recipient gets it once; a digest that reports something new is a new one.
+    """
+    content = sorted(p.pmid for p in listed) + sorted(
+        f"{u.kind}:{u.paper.pmid}:{u.detail}" for u in updates
+    )
+    digest = hashlib.sha256("\n".join(content).encode()).hexdigest()[:16]
+    return f"{since}:{until}:{digest}"
 
 
 @dataclass
@@ -227,7 +241,7 @@ def weekly_digest(
             kind = "manual"
         settings = load_settings()
         today = as_of or datetime.now(settings.tz).date()
-        with Store(settings.db_path) as store:
+        with open_store(settings) as store:
             if kind == "scheduled":
                 since, until = scheduled_window(settings, store, today)
             else:
@@ -240,11 +254,11 @@ def weekly_digest(
     try:
         report = _run(settings, run_id, kind, since, until, mark_sent, send_email, resend, logger)
     except KratomWatchError as error:
-        with Store(settings.db_path) as store:
+        with open_store(settings) as store:
             store.finish_run(run_id, "failed", error=str(error))
         logger.error("run failed: %s", error)
         return Failed(message=str(error))
-    with Store(settings.db_path) as store:
+    with open_store(settings) as store:
         store.finish_run(
             run_id, "completed", found=report.found, stored=report.found, new=report.new
         )
@@ -258,14 +272,14 @@ def weekly_digest(
 def _run(settings, run_id, kind, since, until, mark_sent, send_email, resend, logger) -> Report:
     collected = _collect(settings, since, until, logger)
     changed = list(collected.changed.values())
-    with Store(settings.db_path) as store:
+    with open_store(settings) as store:
         store.record_run_papers(run_id, collected.pmids)
         reported = store.reported_before(run_id, collected.changed)
         sent = store.sent_pmids(collected.pmids) if kind == "scheduled" else set()
         listed = store.papers(p for p in collected.pmids if p not in sent)
     updates = paper_updates(changed, reported)
     pmids = [p.pmid for p in listed]
-    paths = render(settings.db_path, settings.reports_dir, since, until, pmids, updates)
+    paths = render(settings, since, until, pmids, updates)
     logger.info("digest of %d papers written to %s", len(listed), paths[0].parent)
 
     mailed: list[str] = []
@@ -275,11 +289,11 @@ def _run(settings, run_id, kind, since, until, mark_sent, send_email, resend, lo
             f"kratom-watch {since} to {until}: {len(listed)} new paper"
             f"{'' if len(listed) == 1 else 's'}, {relevant} on depression or mood"
         )
-        key = f"{kind}:{since}:{until}"
+        key = digest_key(since, until, listed, updates)
         mailed = send_digest(settings, run_id, key, paths, subject, resend)
         logger.info("digest mailed to %d recipient(s)", len(mailed))
     if kind == "scheduled" or mark_sent:
-        with Store(settings.db_path) as store:
+        with open_store(settings) as store:
             store.mark_sent(run_id, pmids)
     return Report(paths, len(collected.pmids), len(collected.new), listed, updates, mailed)
 
@@ -340,19 +354,19 @@ def _collect(settings: Settings, since: date, until: date, logger, collected=Non
             logger.warning("the search expired on NCBI's history server; searching again")
             search = search_window(settings, since, until)
             continue
-        collected.keep(store_batch(settings.db_path, classify_batch(papers)))
+        collected.keep(store_batch(settings, classify_batch(papers)))
         start += settings.batch_size
 
-    with Store(settings.db_path) as store:
+    with open_store(settings) as store:
         known = store.known_pmids(search.pmids)
     missing = [p for p in search.pmids if p not in known]
     if missing:
         # efetch can answer fewer articles than asked; ask again by id, once.
         logger.warning("%d records missing after the batches; fetching them by id", len(missing))
         collected.keep(
-            store_batch(settings.db_path, classify_batch(fetch_missing(settings, missing)))
+            store_batch(settings, classify_batch(fetch_missing(settings, missing)))
         )
-        with Store(settings.db_path) as store:
+        with open_store(settings) as store:
             known = store.known_pmids(missing)
         missing = [p for p in missing if p not in known]
     if missing:

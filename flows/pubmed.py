@@ -17,17 +17,23 @@ Errors never carry the request URL: it holds the API key.
 from __future__ import annotations
 
 import contextvars
+import email.utils
+import fcntl
 import http.client
 import logging
+import os
 import random
+import re
 import socket
+import tempfile
 import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import TypeVar
 
 from Bio import Entrez
@@ -60,22 +66,38 @@ class SearchResult:
 
 
 class _Pacer:
-    """At most one request per `interval` seconds across all threads of the process."""
+    """At most one request per `interval` seconds across every thread and process of the user.
 
-    def __init__(self) -> None:
+    NCBI counts requests per user, so a scheduled run and a manual rerun at
+    the same time must share one pace: the next free slot lives in a small
+    file under the temp folder, taken in turn under an exclusive lock.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
         self._lock = threading.Lock()
-        self._next = 0.0
 
     def wait(self, interval: float) -> None:
-        with self._lock:
-            now = time.monotonic()
-            start = max(now, self._next)
-            self._next = start + interval
+        with self._lock, open(self.path, "a+", encoding="ascii") as slot:
+            fcntl.flock(slot, fcntl.LOCK_EX)
+            slot.seek(0)
+            try:
+                booked = float(slot.read() or 0)
+            except ValueError:
+                booked = 0.0
+            now = time.time()
+            if booked - now > 60:  # the clock went back, or a stray file: start afresh
+                booked = now
+            start = max(now, booked)
+            slot.seek(0)
+            slot.truncate()
+            slot.write(repr(start + interval))
+            slot.flush()
         if start > now:
             time.sleep(start - now)
 
 
-_PACER = _Pacer()
+_PACER = _Pacer(Path(tempfile.gettempdir()) / f"kratom-watch-pacing-{os.getuid()}")
 
 
 @dataclass(frozen=True)
@@ -142,6 +164,7 @@ class EutilsClient:
             # NCBI allows 3 requests/s without a key, 10 with one; stay just under.
             interval=0.105 if api_key else 0.35,
         )
+        self._secret = api_key.reveal() if api_key else None
         self._identity = {
             "tool": settings.ncbi_tool,
             "email": settings.ncbi_email,
@@ -210,6 +233,22 @@ class EutilsClient:
 
     def _attempt(self, name: str, open_request: Callable, parse: Callable[[bytes], T]) -> T:
         try:
+            return self._read_and_parse(name, open_request, parse)
+        except (PubMedError, _Transient) as error:
+            # Messages quote what the server said, and a server may echo the request URL.
+            message = self._redact(str(error))
+            if message != str(error):
+                error.args = (message,)
+                if isinstance(error, _Transient):
+                    error.reason = message
+            raise
+
+    def _redact(self, text: str) -> str:
+        text = _API_KEY_PARAMETER.sub("api_key=***", text)
+        return text.replace(self._secret, "***") if self._secret else text
+
+    def _read_and_parse(self, name: str, open_request: Callable, parse: Callable[[bytes], T]) -> T:
+        try:
             with open_request() as handle:
                 body = handle.read()
         except urllib.error.HTTPError as error:
@@ -273,25 +312,37 @@ def _parse_search(body: bytes) -> SearchResult:
     return SearchResult(count=int(count), webenv=webenv, query_key=query_key, pmids=pmids)
 
 
+_API_KEY_PARAMETER = re.compile(r"api_key=[^&\s\"'<>]*")
+_TAG = re.compile(r"<[^>]*>")
+
+
 def _error_message(body: bytes) -> str:
+    """NCBI's <ERROR> text, or the gist of an answer that is not E-utilities XML."""
     try:
-        root = etree.fromstring(
-            body, etree.XMLParser(load_dtd=False, no_network=True, recover=True)
-        )
+        parser = etree.XMLParser(load_dtd=False, no_network=True, recover=True)
+        root = etree.fromstring(body, parser)
     except etree.XMLSyntaxError:
         root = None
     if root is not None:
         found = root.findtext(".//ERROR") if root.tag != "ERROR" else root.text
         if found:
-            return " ".join(found.split())
-    return " ".join(body[:200].decode("utf-8", "replace").split())
+            return _API_KEY_PARAMETER.sub("api_key=***", " ".join(found.split()))
+    text = " ".join(_TAG.sub(" ", body[:400].decode("utf-8", "replace")).split())[:120]
+    return _API_KEY_PARAMETER.sub("api_key=***", f"an answer that is not E-utilities XML ({text})")
 
 
 def _retry_after(headers) -> float | None:
-    value = headers.get("Retry-After") if headers else None
-    if value and value.strip().isdigit():
+    """Retry-After in seconds, given as seconds or as an HTTP date (RFC 9110)."""
+    value = (headers.get("Retry-After") or "").strip() if headers else ""
+    if value.isdigit():
         return min(float(value), MAX_RETRY_AFTER)
-    return None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return min(max(0.0, (when - datetime.now(UTC)).total_seconds()), MAX_RETRY_AFTER)
 
 
 def _reason(reason: object) -> str:

@@ -49,6 +49,8 @@ KNOWN_VARIABLES = frozenset(
         "KRATOM_WATCH_TIMEZONE",
         "KRATOM_WATCH_BATCH_SIZE",
         "KRATOM_WATCH_TIMEOUT",
+        "KRATOM_WATCH_RETRY_BACKOFF",
+        "KRATOM_WATCH_STORE_TIMEOUT",
         "KRATOM_WATCH_SMTP_HOST",
         "KRATOM_WATCH_SMTP_PORT",
         "KRATOM_WATCH_SMTP_USER",
@@ -119,6 +121,7 @@ class Settings:
     batch_size: int = 500
     timeout: float = 60.0
     retry_backoff: float = 1.0  # first retry delay in seconds; doubles each attempt
+    store_timeout: float = 30.0  # how long to wait for another writer to release the store
     mail: MailSettings | None = None
     schedule: Schedule = Schedule()
 
@@ -137,6 +140,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_email: bool =
     env = {**read_config_file(env), **env}
 
     def get(name: str) -> str | None:
+        if name not in KNOWN_VARIABLES:  # keeps the config file's list in step with the code
+            raise AssertionError(f"{name} is missing from KNOWN_VARIABLES")
         value = env.get(name, "").strip()
         return value or None
 
@@ -178,6 +183,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_email: bool =
         batch_size=_int_setting(get, "KRATOM_WATCH_BATCH_SIZE", 500, 1, 10_000),
         timeout=float(_int_setting(get, "KRATOM_WATCH_TIMEOUT", 60, 1, 3600)),
         retry_backoff=_float_setting(get, "KRATOM_WATCH_RETRY_BACKOFF", 1.0, 0.0, 60.0),
+        store_timeout=_float_setting(get, "KRATOM_WATCH_STORE_TIMEOUT", 30.0, 0.0, 3600.0),
         mail=_mail_settings(get),
         schedule=_schedule(get),
     )

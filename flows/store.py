@@ -7,6 +7,7 @@ any window, or a rerun after a crash, leaves no duplicates.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -49,7 +50,8 @@ CREATE TABLE IF NOT EXISTS runs (
     since TEXT NOT NULL,
     until TEXT NOT NULL,
     query TEXT NOT NULL,
-    status TEXT NOT NULL,              -- running | completed | failed
+    status TEXT NOT NULL,              -- running | completed | failed | abandoned
+    pid INTEGER,                       -- the process running it, to spot runs killed mid-way
     found INTEGER,                     -- Count esearch reported
     stored INTEGER,                    -- papers of the window now in the store
     new INTEGER,                       -- of those, first seen in this run
@@ -74,7 +76,7 @@ CREATE TABLE IF NOT EXISTS sent_papers (
 
 -- One row per digest and recipient that received it: a digest goes once.
 CREATE TABLE IF NOT EXISTS deliveries (
-    digest TEXT NOT NULL,              -- kind:since:until
+    digest TEXT NOT NULL,              -- since:until:hash of what it reports
     recipient TEXT NOT NULL,
     message_id TEXT NOT NULL,
     run_id INTEGER NOT NULL REFERENCES runs (id),
@@ -126,12 +128,12 @@ class Run:
 
 
 class Store:
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, timeout: float = 30.0) -> None:
         self.path = Path(path)
         try:
             if str(path) != ":memory:":
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+            self.db = sqlite3.connect(str(path), timeout=timeout, isolation_level=None)
             self.db.execute("PRAGMA foreign_keys = ON")
             self.db.execute("PRAGMA journal_mode = WAL")
             self._migrate()
@@ -241,11 +243,19 @@ class Store:
     # Runs
 
     def start_run(self, kind: str, since: date, until: date, query: str) -> int:
+        """Record a new run; runs whose process is gone (killed mid-way) become abandoned."""
         with self._transaction():
+            running = self.db.execute("SELECT id, pid FROM runs WHERE status = 'running'")
+            for run_id, pid in running.fetchall():
+                if not _alive(pid):
+                    self.db.execute(
+                        "UPDATE runs SET status = 'abandoned', error = ? WHERE id = ?",
+                        ("its process ended before the run finished", run_id),
+                    )
             cursor = self.db.execute(
-                "INSERT INTO runs (kind, since, until, query, status, started) "
-                "VALUES (?, ?, ?, ?, 'running', ?)",
-                (kind, since.isoformat(), until.isoformat(), query, _now()),
+                "INSERT INTO runs (kind, since, until, query, status, pid, started) "
+                "VALUES (?, ?, ?, ?, 'running', ?, ?)",
+                (kind, since.isoformat(), until.isoformat(), query, os.getpid(), _now()),
             )
         return cursor.lastrowid
 
@@ -358,6 +368,18 @@ def _paper_from_row(row: tuple) -> Paper:
         confidence=values["confidence"],
         classifier_version=values["classifier_version"],
     )
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
 
 
 def _now() -> str:

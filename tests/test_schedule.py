@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -70,27 +71,41 @@ def test_three_scheduled_weeks_send_every_record_exactly_once(
     assert subjects[2].startswith("kratom-watch 2026-11-08 to 2026-11-22:")
 
 
-def test_manual_rerun_does_not_change_what_is_sent(prefect_harness, kw_env, smtp, monkeypatch):
-    rows = [r for r in load_corpus() if r["pmid"]][:6]
-    with EutilsServer(corpus_records(lambda r: date(2026, 11, 4), rows)) as server:
+def test_manual_reruns_change_what_is_sent_only_when_asked(
+    prefect_harness, kw_env, smtp, monkeypatch
+):
+    rows = [r for r in load_corpus() if r["pmid"]]
+    first_week, second_week = rows[:6], rows[6:9]
+    reports = Path(kw_env["KRATOM_WATCH_REPORTS"])
+    with EutilsServer(corpus_records(lambda r: date(2026, 11, 4), first_week)) as server:
         monkeypatch.setenv("KRATOM_WATCH_EUTILS_URL", server.base_url)
-        manual = weekly_digest(since=date(2026, 11, 2), until=date(2026, 11, 8), return_state=True)
-        scheduled = weekly_digest(kind="scheduled", as_of=MONDAYS[0], return_state=True)
-        marked = weekly_digest(
-            since=date(2026, 11, 2),
-            until=date(2026, 11, 8),
-            mark_sent=True,
-            resend=True,
-            return_state=True,
+        states = [
+            weekly_digest(since=date(2026, 11, 2), until=date(2026, 11, 8), return_state=True)
+        ]
+        # The manual run marked nothing: the scheduled run of the same week lists all six,
+        # but does not mail that same digest a second time.
+        states.append(weekly_digest(kind="scheduled", as_of=MONDAYS[0], return_state=True))
+        listed = csv_pmids(reports / "kratom-watch_2026-11-02_2026-11-08.csv")
+        mails_after_scheduled = len(smtp.messages)
+        # A manual run with mark_sent: later scheduled runs leave its papers out.
+        server.add(corpus_records(lambda r: date(2026, 11, 11), second_week))
+        states.append(
+            weekly_digest(
+                since=date(2026, 11, 9), until=date(2026, 11, 15), mark_sent=True, return_state=True
+            )
         )
-        again = weekly_digest(kind="scheduled", as_of=MONDAYS[1], return_state=True)
+        states.append(weekly_digest(kind="scheduled", as_of=MONDAYS[1], return_state=True))
 
-    assert all(s.is_completed() for s in (manual, scheduled, marked, again))
-    counts = [len(sent_pmids(m.message)) for m in smtp.messages]
-    # The manual run reports all 6 and marks nothing; the first scheduled run still
-    # sends all 6; the manual rerun with --mark-sent reports them again; the next
-    # scheduled run finds nothing new.
-    assert counts == [6, 6, 6, 0]
+    assert all(s.is_completed() for s in states), [s.message for s in states]
+    assert sorted(listed) == sorted(r["pmid"] for r in first_week)
+    assert mails_after_scheduled == 1
+    assert [len(sent_pmids(m.message)) for m in smtp.messages] == [6, 3, 0]
+    last = " ".join(smtp.messages[-1].message["Subject"].split())
+    assert last.startswith("kratom-watch 2026-11-01 to 2026-11-15: 0 new papers")
+
+
+def csv_pmids(path: Path) -> list[str]:
+    return [row["pmid"] for row in csv.DictReader(path.read_text(encoding="utf-8").splitlines())]
 
 
 def test_deployment_schedule_and_parameters(prefect_harness, monkeypatch):

@@ -1,0 +1,285 @@
+"""Real `kratom-watch run` processes: killed halfway, run twice at once, given a bad store.
+
+Each run is a subprocess like `run_cli` (the network guard installed, PYTHONPATH the repo)
+pointed at the session's Prefect test server through `prefect_env`.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from flows.pipeline import last_complete_week
+from tests.conftest import ROOT, run_cli
+from tests.eutils_server import EutilsServer, corpus_records, load_corpus, stall
+
+FIRST_DAY = date(2026, 10, 26)
+SINCE, UNTIL = FIRST_DAY, FIRST_DAY + timedelta(days=27)  # the whole corpus: 43 records
+CODE = "from tests import netguard; netguard.install(); from flows.cli import main; main()"
+TIMESTAMPS = ("first_seen", "last_updated")
+KEY = "FAKEKEY0123456789abcdef"  # 10 requests a second instead of 3: shorter runs
+
+
+def created(row: dict) -> date:
+    return FIRST_DAY + timedelta(days=int(row["pmid"]) % 28)
+
+
+def corpus_pmids() -> set[str]:
+    return {r["pmid"] for r in load_corpus() if r["pmid"]}
+
+
+def start_cli(args: list[str], env: dict[str, str]) -> subprocess.Popen:
+    """`run_cli` without waiting: the process, to watch, kill or run beside another."""
+    return subprocess.Popen(
+        [sys.executable, "-c", CODE, *args],
+        cwd=ROOT,
+        env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def environment(tmp: Path, server: EutilsServer, prefect_env: dict, **extra) -> dict[str, str]:
+    env = {
+        "NCBI_EMAIL": "tests@example.org",
+        "NCBI_API_KEY": "",
+        "KRATOM_WATCH_DB": str(tmp / "store.sqlite"),
+        "KRATOM_WATCH_REPORTS": str(tmp / "reports"),
+        "KRATOM_WATCH_EUTILS_URL": server.base_url,
+        "KRATOM_WATCH_BATCH_SIZE": "2",
+        "KRATOM_WATCH_TIMEOUT": "5",
+        "KRATOM_WATCH_RETRY_BACKOFF": "0.05",
+        "KRATOM_WATCH_QUERY": "",
+        "KRATOM_WATCH_TIMEZONE": "UTC",
+        **prefect_env,
+    }
+    return {**env, **extra}
+
+
+def papers_count(db: Path) -> int:
+    """Papers in a store another process is writing (0 before it exists)."""
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+        try:
+            return conn.execute("SELECT count(*) FROM papers").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return 0
+
+
+def papers_without_timestamps(db: Path) -> list[tuple]:
+    with sqlite3.connect(db) as conn:
+        columns = [r[1] for r in conn.execute("PRAGMA table_info(papers)")]
+        kept = [c for c in columns if c not in TIMESTAMPS]
+        return conn.execute(f"SELECT {', '.join(kept)} FROM papers ORDER BY pmid").fetchall()
+
+
+def query(db: Path, sql: str) -> list[tuple]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def assert_sound(db: Path) -> None:
+    assert query(db, "PRAGMA integrity_check") == [("ok",)]
+    assert query(db, "SELECT count(*) - count(DISTINCT pmid) FROM papers") == [(0,)]
+
+
+def assert_one_clear_error(result, *parts: str) -> str:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error")]
+    assert len(errors) == 1, result.stderr
+    assert result.stderr.endswith(errors[0] + "\n")
+    for part in parts:
+        assert part in errors[0]
+    return errors[0]
+
+
+# ---- killed halfway, then run again
+
+
+def test_backfill_killed_with_sigkill_then_rerun_equals_an_uninterrupted_run(prefect_env, tmp_path):
+    records = corpus_records(created)
+    args = ["run", "--since", str(SINCE), "--until", str(UNTIL)]
+    expected = corpus_pmids()
+    batches = -(-len(expected) // 2)
+    killed_dir, reference_dir = tmp_path / "killed", tmp_path / "reference"
+    db = killed_dir / "store.sqlite"
+
+    # Every batch answers half a second late: well within the 5 s timeout, so just slow.
+    with EutilsServer(records) as slow:
+        slow.fail("efetch", *[stall(0.5) for _ in range(batches)])
+        process = start_cli(args, environment(killed_dir, slow, prefect_env, NCBI_API_KEY=KEY))
+        try:
+            deadline = time.monotonic() + 60
+            while papers_count(db) < 10 and time.monotonic() < deadline:
+                assert process.poll() is None, process.communicate()
+                time.sleep(0.02)
+            process.kill()  # SIGKILL
+        finally:
+            process.kill()
+            process.wait(timeout=30)
+        assert process.returncode == -9
+        fetches = [r for r in slow.requests if r.endpoint == "efetch"]
+        # A stall shorter than the timeout only delays: every batch asked once.
+        retstarts = [r.params["retstart"] for r in fetches]
+        assert len(retstarts) == len(set(retstarts))
+        assert all(r.fault == "stall" for r in fetches)
+
+    kept = papers_count(db)
+    assert 10 <= kept < len(expected), "killed halfway: some papers stored, not all"
+    assert_sound(db)
+    assert query(db, "SELECT status, finished FROM runs") == [("running", None)]
+
+    print(
+        f"killed with {kept} of {len(expected)} papers stored; its Prefect flow run:",
+        latest_flow_run_state(),
+    )
+
+    # The rerun and the uninterrupted reference run (into its own store) side by side.
+    with EutilsServer(records) as server:
+        runs = [
+            start_cli(args, environment(folder, server, prefect_env, NCBI_API_KEY=KEY))
+            for folder in (killed_dir, reference_dir)
+        ]
+        for process in runs:
+            _, err = process.communicate(timeout=120)
+            assert process.returncode == 0, err
+    assert_sound(db)
+    assert {row[0] for row in papers_without_timestamps(db)} == expected
+    assert papers_without_timestamps(db) == papers_without_timestamps(
+        reference_dir / "store.sqlite"
+    )
+    # The killed run stays 'running' (nothing can mark it); the rerun completes it.
+    assert query(db, "SELECT status, found, stored, new FROM runs ORDER BY id") == [
+        ("running", None, None, None),
+        ("completed", len(expected), len(expected), len(expected) - kept),
+    ]
+    # The digest is the one an uninterrupted run writes.
+    for name in (f"kratom-watch_{SINCE}_{UNTIL}.csv", f"kratom-watch_{SINCE}_{UNTIL}.txt"):
+        assert (killed_dir / "reports" / name).read_bytes() == (
+            reference_dir / "reports" / name
+        ).read_bytes()
+
+
+def latest_flow_run_state() -> str:
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    async def read() -> str:
+        async with get_client() as client:
+            (run,) = await client.read_flow_runs(sort=FlowRunSort.EXPECTED_START_TIME_DESC, limit=1)
+            return run.state.name if run.state else "none"
+
+    return asyncio.run(read())
+
+
+# ---- two runs at once
+
+
+def test_scheduled_and_manual_run_at_once_share_the_store_soundly(prefect_env, tmp_path):
+    since, until = last_complete_week(datetime.now(UTC).date())
+    rows = [r for r in load_corpus() if r["pmid"]]
+    records = corpus_records(lambda row: since + timedelta(days=int(row["pmid"]) % 7), rows)
+    expected = {r.pmid for r in records}
+
+    with EutilsServer(records) as server:
+        # Batches of 2 without a key: each run spends ~8 s fetching, so the two overlap.
+        env = environment(tmp_path, server, prefect_env)
+        scheduled = start_cli(["run", "--scheduled"], env)
+        manual = start_cli(["run", "--since", str(since), "--until", str(until)], env)
+        outcomes = {
+            "scheduled": (scheduled, *scheduled.communicate(timeout=120)),
+            "manual": (manual, *manual.communicate(timeout=120)),
+        }
+        efetches = [r for r in server.requests if r.endpoint == "efetch"]
+        times = [r.time for r in server.requests]
+
+    for name, (process, out, err) in outcomes.items():
+        assert process.returncode == 0, f"{name}: {err}"
+        assert "Traceback" not in err
+        assert out.split()[0].endswith(f"kratom-watch_{since}_{until}.html")
+    # The two runs overlapped: their batches interleave at the server.
+    webenvs = [r.params["WebEnv"] for r in efetches]
+    assert len(set(webenvs)) == 2
+    switches = sum(a != b for a, b in zip(webenvs, webenvs[1:], strict=False))
+    assert switches > 1, "the two runs did not overlap; nothing was tested"
+    db = tmp_path / "store.sqlite"
+    assert_sound(db)
+    assert {row[0] for row in papers_without_timestamps(db)} == expected
+    runs = query(db, "SELECT kind, status, found, stored FROM runs ORDER BY kind")
+    assert runs == [
+        ("manual", "completed", len(expected), len(expected)),
+        ("scheduled", "completed", len(expected), len(expected)),
+    ]
+    assert query(db, "SELECT count(*) FROM sent_papers") == [(len(expected),)]
+    table = (tmp_path / "reports" / f"kratom-watch_{since}_{until}.csv").read_text()
+    assert {row["pmid"] for row in csv.DictReader(table.splitlines())} == expected
+    # Each process keeps to 3 requests a second; two at once reach the server faster.
+    print("most requests in one second, both runs:", max_per_second(times))
+
+
+def max_per_second(times: list[float]) -> int:
+    return max(sum(1 for u in times if t <= u < t + 1) for t in times)
+
+
+# ---- a store or reports folder that cannot be used
+
+
+@pytest.fixture
+def server():
+    with EutilsServer(corpus_records(created)) as s:
+        yield s
+
+
+WEEK = ["run", "--since", "2026-11-02", "--until", "2026-11-08"]
+
+
+def test_unwritable_reports_folder_is_one_clear_line(prefect_env, tmp_path, server):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    env = environment(tmp_path, server, prefect_env, KRATOM_WATCH_REPORTS=str(blocker / "reports"))
+
+    result = run_cli(WEEK, env)
+
+    assert_one_clear_error(result, "Error: cannot write the digest into", str(blocker / "reports"))
+    assert query(tmp_path / "store.sqlite", "SELECT status FROM runs") == [("failed",)]
+
+
+def test_corrupt_store_is_one_clear_line(prefect_env, tmp_path, server):
+    (tmp_path / "store.sqlite").write_bytes(os.urandom(8192))
+
+    result = run_cli(WEEK, environment(tmp_path, server, prefect_env))
+
+    assert_one_clear_error(result, "Error: cannot open the store", "not a database")
+    assert server.count() == 0
+
+
+def test_locked_store_is_one_clear_line(prefect_env, tmp_path, server):
+    db = tmp_path / "store.sqlite"
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("CREATE TABLE IF NOT EXISTS other (x)")
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        started = time.monotonic()
+        result = run_cli(WEEK, environment(tmp_path, server, prefect_env))
+        waited = time.monotonic() - started
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+    assert_one_clear_error(result, "Error: cannot open the store", "database is locked")
+    assert server.count() == 0
+    print(f"the run gave up on the locked store after {waited:.1f} s")
