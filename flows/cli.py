@@ -48,8 +48,8 @@ def run(since, until, scheduled, mark_sent, no_email, resend) -> None:
     of the files written, one per line.
     """
     # Check settings and dates before Prefect starts, so a mistake costs no server start-up.
-    from flows.pipeline import resolve_window
     from flows.settings import load_settings
+    from flows.windows import resolve_window
 
     if scheduled and (since or until):
         raise click.UsageError("--scheduled takes no dates (for a range, use --mark-sent)")

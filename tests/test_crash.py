@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.pipeline import last_complete_week
+from flows.windows import last_complete_week
 from tests.conftest import ROOT, run_cli
 from tests.eutils_server import EutilsServer, corpus_records, load_corpus, stall
 from tests.smtp_server import SmtpServer
@@ -161,9 +161,9 @@ def test_backfill_killed_with_sigkill_then_rerun_equals_an_uninterrupted_run(pre
     assert papers_without_timestamps(db) == papers_without_timestamps(
         reference_dir / "store.sqlite"
     )
-    # The killed run stays 'running' (nothing can mark it); the rerun completes it.
+    # The rerun marks the killed run abandoned (its process is gone) and completes the work.
     assert query(db, "SELECT status, found, stored, new FROM runs ORDER BY id") == [
-        ("running", None, None, None),
+        ("abandoned", None, None, None),
         ("completed", len(expected), len(expected), len(expected) - kept),
     ]
     # The digest is the one an uninterrupted run writes.

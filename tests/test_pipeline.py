@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from flows.cli import cli
-from flows.pipeline import last_complete_week
+from flows.windows import last_complete_week
 from tests.conftest import run_cli
 from tests.eutils_server import EutilsServer, corpus_records, error_body, load_corpus
 

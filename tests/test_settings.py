@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from flows.errors import SettingsError
-from flows.pipeline import last_complete_week
 from flows.settings import DEFAULT_QUERY, NCBI_EUTILS_URL, load_settings
+from flows.windows import last_complete_week
 
 BASE = {"NCBI_EMAIL": "me@example.org"}
 
