@@ -267,26 +267,21 @@ def _base_url(url: str) -> str:
 
 
 def _float_setting(get, name: str, default: float, low: float, high: float) -> float:
-    raw = get(name)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a number") from None
-    if not low <= value <= high:
-        raise SettingsError(f"{name}={value:g} is outside {low:g}..{high:g}")
-    return value
+    return _number_setting(get, name, default, low, high, float, "a number")
 
 
 def _int_setting(get, name: str, default: int, low: int, high: int) -> int:
+    return _number_setting(get, name, default, low, high, int, "a whole number")
+
+
+def _number_setting(get, name, default, low, high, kind, described):
     raw = get(name)
     if raw is None:
         return default
     try:
-        value = int(raw)
+        value = kind(raw)
     except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a whole number") from None
+        raise SettingsError(f"{name}={raw!r} is not {described}") from None
     if not low <= value <= high:
-        raise SettingsError(f"{name}={value} is outside {low}..{high}")
+        raise SettingsError(f"{name}={value:g} is outside {low:g}..{high:g}")
     return value
