@@ -81,12 +81,17 @@ def search_window(settings: Settings, since: date, until: date) -> SearchResult:
     return EutilsClient(settings).search_window(settings.query, since, until)
 
 
+@task(name="search-modified", cache_policy=NONE)
+def search_modified(settings: Settings, since: date, until: date) -> SearchResult:
+    return EutilsClient(settings).search_modified(settings.query, since, until)
+
+
 @task(name="fetch-batch", cache_policy=NONE)
 def fetch_batch(settings: Settings, search: SearchResult, start: int) -> list[Paper]:
     return EutilsClient(settings).fetch_batch(search, start, settings.batch_size)
 
 
-@task(name="fetch-missing", cache_policy=NONE)
+@task(name="fetch-by-id", cache_policy=NONE)
 def fetch_missing(settings: Settings, pmids: list[str]) -> list[Paper]:
     return EutilsClient(settings).fetch_ids(pmids)
 
@@ -234,6 +239,8 @@ def weekly_digest(
 
 def _run(settings, run_id, kind, since, until, mark_sent, send_email, resend, logger) -> Report:
     collected = _collect(settings, since, until, logger)
+    if kind == "scheduled":
+        _revisit(settings, run_id, since, until, collected, logger)
     changed = list(collected.changed.values())
     with open_store(settings) as store:
         store.record_run_papers(run_id, collected.pmids)
@@ -340,6 +347,29 @@ def _collect(settings: Settings, since: date, until: date, logger, collected=Non
     collected.pmids.extend(p for p in search.pmids if p not in seen)
     logger.info("stored %d papers of %s to %s", search.count, since, until)
     return collected
+
+
+def _revisit(settings, run_id, since, until, collected: Collected, logger) -> None:
+    """Fetch again the papers earlier digests listed that PubMed changed in the window.
+
+    A retraction, erratum or comment, or publication types added by indexing,
+    change a record long after it entered PubMed, outside any later created-date
+    window: one search on the modification date ([mdat]) finds them.
+    """
+    try:
+        search = search_modified(settings, since, until)
+    except WindowTooLarge as error:
+        logger.warning("%s; updates to earlier papers not checked this run", error)
+        return
+    in_window = set(collected.pmids)
+    candidates = [p for p in search.pmids if p not in in_window]
+    with open_store(settings) as store:
+        reported = store.reported_before(run_id, candidates)
+    candidates = [p for p in candidates if p in reported]
+    logger.info("%d earlier-reported papers changed in PubMed; fetching them", len(candidates))
+    for start in range(0, len(candidates), settings.batch_size):
+        batch = candidates[start : start + settings.batch_size]
+        collected.keep(store_batch(settings, classify_batch(fetch_missing(settings, batch))))
 
 
 def _publish_artifacts(report: Report, since: date, until: date, kind: str) -> None:

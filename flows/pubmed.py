@@ -186,6 +186,17 @@ class EutilsClient:
             _parse_search,
         )
 
+    def search_modified(self, query: str, since: date, until: date) -> SearchResult:
+        """PMIDs matching `query` whose PubMed record changed from `since` to `until` ([mdat])."""
+        term = f'({query}) AND ("{since:%Y/%m/%d}"[mdat] : "{until:%Y/%m/%d}"[mdat])'
+        return self._call(
+            "search",
+            lambda: Entrez.esearch(
+                db="pubmed", term=term, usehistory="y", retmax=ESEARCH_MAX_IDS, **self._identity
+            ),
+            _parse_search,
+        )
+
     def fetch_batch(self, search: SearchResult, start: int, size: int) -> list[Paper]:
         """Records start..start+size of a search, in one efetch from the history server."""
         return self._call(

@@ -24,7 +24,9 @@ What it models, and where the behaviour comes from:
   or `2026/11/02:2026/11/08[crdt]`. Dates are YYYY/MM/DD, YYYY/MM or YYYY, both
   bounds inclusive; several limits are ANDed, whatever the term's operators say.
   edat is taken to equal crdt (true for records entering PubMed within a year of
-  publication). pdat, mdat, [dp] and a missing datetype (NCBI would use pdat)
+  publication). [mdat] / datetype=mdat filter on `Record.modified` (default: the
+  created date), so tests can model records PubMed changed later. pdat, [dp] and
+  a missing datetype (NCBI would use pdat)
   are refused with HTTP 400: this server does not model publication dates.
   reldate and esearch's query_key are refused the same way.
 - An empty or missing term answers NCBI's HTTP 200
@@ -107,6 +109,12 @@ class Record:
     pmid: str
     created: date
     xml: str  # one <PubmedArticle>...</PubmedArticle> element
+    modified: date | None = None  # [mdat]; the created date when not set
+
+    def date_of(self, field_name: str) -> date:
+        if field_name == MODIFIED_FIELD:
+            return self.modified or self.created
+        return self.created
 
 
 # ---- PubMed XML from a corpus row
@@ -410,9 +418,11 @@ _TAG = r"\[([A-Za-z -]+)\]"
 _RANGE = rf"{_DATE}\s*(?:{_TAG})?\s*:\s*{_DATE}\s*{_TAG}"
 _BRACKETED_RANGE = re.compile(rf"\(\s*({_RANGE})\s*\)")
 _TERM_DATE = re.compile(rf"{_RANGE}|{_DATE}\s*{_TAG}")
-CREATED_TAGS = {"crdt": "Date - Create", "date - create": "Date - Create"}
-CREATED_TAGS |= {"edat": "Date - Entry", "date - entry": "Date - Entry"}
-OTHER_DATE_TAGS = {"dp", "pdat", "date - publication", "mdat", "date - modification"}
+DATE_TAGS = {"crdt": "Date - Create", "date - create": "Date - Create"}
+DATE_TAGS |= {"edat": "Date - Entry", "date - entry": "Date - Entry"}
+MODIFIED_FIELD = "Date - Modification"
+DATE_TAGS |= {"mdat": MODIFIED_FIELD, "date - modification": MODIFIED_FIELD}
+OTHER_DATE_TAGS = {"dp", "pdat", "date - publication"}
 OTHER_DATE_TAGS |= {"mhda", "date - mesh", "lr", "dcom", "date - completion"}
 
 
@@ -439,10 +449,10 @@ def _split_term(term: str) -> tuple[str, list[tuple[date, date, str]]]:
         tag = (tag2 or tag3).lower()
         if tag in OTHER_DATE_TAGS:
             raise EutilsError(f"eutils_server: [{tag}] dates are not modelled; use [crdt]")
-        if tag not in CREATED_TAGS or (tag1 and tag1.lower() not in CREATED_TAGS):
+        if tag not in DATE_TAGS or (tag1 and tag1.lower() not in DATE_TAGS):
             return match.group()
         low, high = (low, high) if single is None else (single, single)
-        windows.append((date_bound(low, False), date_bound(high, True), CREATED_TAGS[tag]))
+        windows.append((date_bound(low, False), date_bound(high, True), DATE_TAGS[tag]))
         return " "
 
     topic = _TERM_DATE.sub(take, _BRACKETED_RANGE.sub(r"\1", term))
@@ -625,11 +635,11 @@ class EutilsServer:
         topic, windows = _split_term(term)
         if "mindate" in params or "maxdate" in params:
             datetype = params.get("datetype", "").lower()
-            if datetype not in ("crdt", "edat"):
+            if datetype not in ("crdt", "edat", "mdat"):
                 raise EutilsError(f"eutils_server: datetype {datetype or '(pdat)'} not modelled")
             if not (params.get("mindate") and params.get("maxdate")):
                 raise EutilsError("eutils_server: mindate and maxdate go together")
-            field_name = CREATED_TAGS[datetype]
+            field_name = DATE_TAGS[datetype]
             low = date_bound(params["mindate"], False)
             windows.append((low, date_bound(params["maxdate"], True), field_name))
         retstart = _int(params, "retstart", 0)
@@ -638,7 +648,7 @@ class EutilsServer:
             found = [
                 r
                 for r in self._records.values()
-                if all(low <= r.created <= high for low, high, _ in windows)
+                if all(low <= r.date_of(name) <= high for low, high, name in windows)
             ]
             found.sort(key=lambda r: (r.created, int(r.pmid)), reverse=True)
             ids = [r.pmid for r in found]
