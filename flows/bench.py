@@ -162,15 +162,19 @@ def _tasks_as_functions() -> Iterator[None]:
     """The pipeline's tasks replaced by their plain functions (`.fn`), for a run without Prefect."""
     from flows import pipeline
 
-    names = ("search_window", "fetch_batch", "fetch_missing", "classify_batch", "store_batch")
-    saved = {name: getattr(pipeline, name) for name in (*names, "render", "send_digest")}
+    names = ("search_window", "search_modified", "fetch_batch", "fetch_missing", "classify_batch")
+    saved = {name: getattr(pipeline, name) for name in (*names, "store_batch", "render")}
+    saved["send_digest"] = pipeline.send_digest
     for name, task in saved.items():
         setattr(pipeline, name, task.fn)
+    quote = pipeline.quote
+    pipeline.quote = lambda value: value  # Prefect's marker; plain functions take the value
     try:
         yield
     finally:
         for name, task in saved.items():
             setattr(pipeline, name, task)
+        pipeline.quote = quote
 
 
 def plain_digest(settings, since: date, until: date):

@@ -15,7 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from flows.designs import LABELS
-from flows.models import Paper
+from flows.models import Paper, YearDesign
 
 # Group name -> labels, in the order the stack is drawn (bottom first) and the legend read.
 DESIGN_GROUPS: dict[str, tuple[str, ...]] = {
@@ -36,7 +36,7 @@ if sorted(GROUP_OF) != sorted(LABELS) or len(GROUP_OF) != sum(map(len, DESIGN_GR
 COLOURS = ("#0072B2", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#999999")
 
 
-def papers_per_year(papers: Iterable[Paper]) -> pd.DataFrame:
+def papers_per_year(papers: Iterable[Paper | YearDesign]) -> pd.DataFrame:
     """Rows: every publication year from the first to the last; columns: the design groups."""
     rows = [(p.pub_year, GROUP_OF[p.design]) for p in papers if p.pub_year and p.design]
     frame = pd.DataFrame(rows, columns=["year", "group"])
@@ -50,7 +50,9 @@ def papers_per_year(papers: Iterable[Paper]) -> pd.DataFrame:
     return table.astype(int)
 
 
-def design_chart_png(papers: Iterable[Paper], title: str = "All papers in the store") -> bytes:
+def design_chart_png(
+    papers: Iterable[Paper | YearDesign], title: str = "All papers in the store"
+) -> bytes:
     """The chart as PNG bytes, identical for identical papers (no date or software stamp)."""
     papers = list(papers)
     table = papers_per_year(papers)

@@ -48,12 +48,13 @@ def run(since, until, scheduled, mark_sent, no_email, resend) -> None:
     of the files written, one per line.
     """
     # Check settings and dates before Prefect starts, so a mistake costs no server start-up.
-    from flows.settings import load_settings
+    from flows.settings import check_reports_folder, load_settings
     from flows.windows import resolve_window
 
     if scheduled and (since or until):
         raise click.UsageError("--scheduled takes no dates (for a range, use --mark-sent)")
     settings = _or_fail(load_settings)
+    _or_fail(check_reports_folder, settings)
     if not scheduled:
         since, until = _or_fail(resolve_window, settings, since, until)
 

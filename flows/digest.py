@@ -26,7 +26,7 @@ from flows import archive, chart, exports
 from flows.designs import DESIGNS, Design, design
 from flows.errors import KratomWatchError
 from flows.markup import plain_text, safe_html
-from flows.models import Paper
+from flows.models import Paper, YearDesign
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 # Below this confidence the label reads "probably <design>".
@@ -298,7 +298,7 @@ def _quote_text(match: re.Match) -> str:
 
 
 def render_digest(
-    digest: Digest, reports_dir: Path, store_papers: Iterable[Paper] | None = None
+    digest: Digest, reports_dir: Path, store_papers: Iterable[Paper | YearDesign] | None = None
 ) -> list[Path]:
     """Write every form of a digest, then rebuild the archive; return the paths written.
 

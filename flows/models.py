@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import NamedTuple
 
 from flows.markup import plain_text
 
@@ -66,3 +67,10 @@ class Paper:
     @property
     def doi_url(self) -> str:
         return f"https://doi.org/{self.doi}" if self.doi else ""
+
+
+class YearDesign(NamedTuple):
+    """What the chart needs of a paper: a few bytes instead of the whole record."""
+
+    pub_year: int | None
+    design: str

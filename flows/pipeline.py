@@ -21,6 +21,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
 from prefect.states import Completed, Failed
+from prefect.utilities.annotations import quote
 
 from flows.classify import CLASSIFIER_VERSION, classify
 from flows.designs import design
@@ -30,7 +31,7 @@ from flows.logs import quiet_expected_tracebacks
 from flows.mail import DigestFiles, build_message, send_messages
 from flows.models import NOTICE_KINDS, Paper
 from flows.pubmed import EutilsClient, SearchResult, WebEnvExpired, WindowTooLarge
-from flows.settings import Settings, load_settings
+from flows.settings import Settings, check_reports_folder, load_settings
 from flows.store import Store, Upserted
 from flows.windows import resolve_window, scheduled_window
 
@@ -113,7 +114,7 @@ def render(
 ) -> list[Path]:
     with open_store(settings) as store:
         papers = store.papers(pmids)
-        everything = store.all_papers()
+        everything = store.years_and_designs()
     digest = build_digest(papers, since, until, updates)
     return render_digest(digest, settings.reports_dir, everything)
 
@@ -208,6 +209,7 @@ def weekly_digest(
             logger.info("dates given: running as a manual rerun of %s to %s", since, until)
             kind = "manual"
         settings = load_settings()
+        check_reports_folder(settings)
         today = as_of or datetime.now(settings.tz).date()
         with open_store(settings) as store:
             if kind == "scheduled":
@@ -315,7 +317,7 @@ def _collect(settings: Settings, since: date, until: date, logger, collected=Non
     start, renewals = 0, 0
     while start < search.count:
         try:
-            papers = fetch_batch(settings, search, start)
+            papers = fetch_batch(settings, quote(search), start)
         except WebEnvExpired:
             # NCBI forgets history searches after a few hours; search again, carry on.
             renewals += 1
@@ -324,7 +326,7 @@ def _collect(settings: Settings, since: date, until: date, logger, collected=Non
             logger.warning("the search expired on NCBI's history server; searching again")
             search = search_window(settings, since, until)
             continue
-        collected.keep(store_batch(settings, classify_batch(papers)))
+        collected.keep(_classify_and_store(settings, papers))
         start += settings.batch_size
 
     with open_store(settings) as store:
@@ -333,7 +335,7 @@ def _collect(settings: Settings, since: date, until: date, logger, collected=Non
     if missing:
         # efetch can answer fewer articles than asked; ask again by id, once.
         logger.warning("%d records missing after the batches; fetching them by id", len(missing))
-        collected.keep(store_batch(settings, classify_batch(fetch_missing(settings, missing))))
+        collected.keep(_classify_and_store(settings, fetch_missing(settings, missing)))
         with open_store(settings) as store:
             known = store.known_pmids(missing)
         missing = [p for p in missing if p not in known]
@@ -347,6 +349,12 @@ def _collect(settings: Settings, since: date, until: date, logger, collected=Non
     collected.pmids.extend(p for p in search.pmids if p not in seen)
     logger.info("stored %d papers of %s to %s", search.count, since, until)
     return collected
+
+
+def _classify_and_store(settings: Settings, papers: list[Paper]) -> Upserted:
+    # quote(): Prefect would otherwise walk every paper of the batch looking for
+    # futures to resolve, about 2 ms a record (measured by flows/bench.py).
+    return store_batch(settings, quote(classify_batch(quote(papers))))
 
 
 def _revisit(settings, run_id, since, until, collected: Collected, logger) -> None:
@@ -369,7 +377,7 @@ def _revisit(settings, run_id, since, until, collected: Collected, logger) -> No
     logger.info("%d earlier-reported papers changed in PubMed; fetching them", len(candidates))
     for start in range(0, len(candidates), settings.batch_size):
         batch = candidates[start : start + settings.batch_size]
-        collected.keep(store_batch(settings, classify_batch(fetch_missing(settings, batch))))
+        collected.keep(_classify_and_store(settings, fetch_missing(settings, batch)))
 
 
 def _publish_artifacts(report: Report, since: date, until: date, kind: str) -> None:

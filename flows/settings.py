@@ -285,3 +285,18 @@ def _number_setting(get, name, default, low, high, kind, described):
     if not low <= value <= high:
         raise SettingsError(f"{name}={value:g} is outside {low:g}..{high:g}")
     return value
+
+
+def check_reports_folder(settings: Settings) -> None:
+    """Fail at start-up, not after the fetching, when the digest could not be written."""
+    folder = settings.reports_dir.resolve()
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if existing is None or not existing.is_dir():
+        why = f"{existing} is not a folder"
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        why = f"{existing} is read-only"
+    else:
+        return
+    raise SettingsError(
+        f"KRATOM_WATCH_REPORTS={str(settings.reports_dir)!r} cannot be written ({why})"
+    )

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from flows.errors import StoreError
-from flows.models import AbstractSection, Paper
+from flows.models import AbstractSection, Paper, YearDesign
 
 SCHEMA_VERSION = 1
 
@@ -224,6 +224,11 @@ class Store:
             yield from self.db.execute(
                 f"{select} ({', '.join('?' * len(chunk))})", (*params, *chunk)
             )
+
+    def years_and_designs(self) -> list[YearDesign]:
+        """Every stored paper's publication year and design, for the chart."""
+        rows = self.db.execute("SELECT pub_year, design FROM papers ORDER BY pmid")
+        return [YearDesign(*row) for row in rows]
 
     def all_papers(self) -> list[Paper]:
         rows = self.db.execute(f"SELECT {', '.join(_PAPER_COLUMNS)} FROM papers ORDER BY pmid")

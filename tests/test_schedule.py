@@ -133,3 +133,34 @@ def test_deployment_schedule_and_parameters(prefect_harness, monkeypatch):
     assert found.parameters == {"kind": "scheduled"}
     assert found.name == "weekly"
     assert run.parameters == {"kind": "scheduled", "since": "2026-11-02", "until": "2026-11-08"}
+
+
+def test_retraction_of_an_earlier_paper_reaches_a_later_digest(
+    prefect_harness, kw_env, smtp, monkeypatch
+):
+    rows = [r for r in load_corpus() if r["pmid"]][:4]
+    retracted = rows[0]
+    with EutilsServer(corpus_records(lambda r: date(2026, 11, 3), rows)) as server:
+        monkeypatch.setenv("KRATOM_WATCH_EUTILS_URL", server.base_url)
+        first = weekly_digest(kind="scheduled", as_of=MONDAYS[0], return_state=True)
+        second = weekly_digest(kind="scheduled", as_of=MONDAYS[1], return_state=True)
+        # Long after it entered PubMed (outside any later created-date window), the
+        # record gains a retraction notice; PubMed's modification date says when.
+        (record,) = corpus_records(lambda r: date(2026, 11, 3), [retracted])
+        notice = (
+            '<CommentsCorrectionsList><CommentsCorrections RefType="RetractionIn">'
+            "<RefSource>J Test. 2026 Nov;9:1</RefSource></CommentsCorrections>"
+            "</CommentsCorrectionsList></MedlineCitation>"
+        )
+        record.xml = record.xml.replace("</MedlineCitation>", notice)
+        record.modified = date(2026, 11, 20)
+        server.add([record])
+        third = weekly_digest(kind="scheduled", as_of=MONDAYS[2], return_state=True)
+        modified_searches = [r for r in server.requests if "[mdat]" in r.params.get("term", "")]
+
+    assert all(s.is_completed() for s in (first, second, third))
+    assert len(modified_searches) == 3  # one per scheduled run
+    text = smtp.messages[-1].message.get_body(("plain",)).get_content()
+    assert "Retracted" in text and "Retraction in: J Test. 2026 Nov;9:1" in text
+    assert f"https://pubmed.ncbi.nlm.nih.gov/{retracted['pmid']}/" in text
+    assert "Retraction in" not in smtp.messages[1].message.get_body(("plain",)).get_content()
