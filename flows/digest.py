@@ -12,7 +12,7 @@ import io
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -312,20 +312,22 @@ def render_digest(
         chart_papers, chart_title = [v.paper for v in digest.papers], "Papers in this digest"
     else:
         chart_papers, chart_title = list(store_papers), "All papers in the store"
-    outputs: dict[str, str | bytes] = {
-        ".html": render_html(digest),
-        ".txt": env.get_template("digest.txt").render(digest=digest),
-        ".md": _markdown_environment().get_template("digest.md").render(digest=digest),
-        ".csv": digest_csv(digest),
-        ".ris": exports.digest_ris(digest),
-        ".png": chart.design_chart_png(chart_papers, chart_title),
+    # Rendered one at a time and written at once: a backfill's digest is large, and holding
+    # all six forms together multiplied the peak memory (flows/bench.py memory).
+    renderers: dict[str, Callable[[], str | bytes]] = {
+        ".html": lambda: render_html(digest),
+        ".txt": lambda: env.get_template("digest.txt").render(digest=digest),
+        ".md": lambda: _markdown_environment().get_template("digest.md").render(digest=digest),
+        ".csv": lambda: digest_csv(digest),
+        ".ris": lambda: exports.digest_ris(digest),
+        ".png": lambda: chart.design_chart_png(chart_papers, chart_title),
     }
     try:
         reports_dir.mkdir(parents=True, exist_ok=True)
         paths = []
-        for suffix, content in outputs.items():
+        for suffix, render in renderers.items():
             path = reports_dir / f"{digest.stem}{suffix}"
-            _write_atomically(path, content)
+            _write_atomically(path, render())
             paths.append(path)
         # The sidecar last: the archive lists a digest only once all its files are there.
         _write_atomically(reports_dir / f"{digest.stem}.json", archive.sidecar(digest))

@@ -74,3 +74,21 @@ class YearDesign(NamedTuple):
 
     pub_year: int | None
     design: str
+
+
+class Listing(NamedTuple):
+    """A digest's paper as the run's summary needs it (mail subject, Prefect artifacts)."""
+
+    pmid: str
+    title: str  # inline-markup fragment
+    design: str
+    depression_relevant: bool
+    evidence: str  # the deciding phrase
+
+    @property
+    def title_text(self) -> str:
+        return plain_text(self.title)
+
+    @property
+    def pubmed_url(self) -> str:
+        return f"https://pubmed.ncbi.nlm.nih.gov/{self.pmid}/"

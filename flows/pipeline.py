@@ -29,13 +29,15 @@ from flows.digest import PaperUpdate, build_digest, render_digest
 from flows.errors import KratomWatchError, PubMedError
 from flows.logs import quiet_expected_tracebacks
 from flows.mail import DigestFiles, build_message, send_messages
-from flows.models import NOTICE_KINDS, Paper
+from flows.models import NOTICE_KINDS, Listing, Paper
 from flows.pubmed import EutilsClient, SearchResult, WebEnvExpired, WindowTooLarge
 from flows.settings import Settings, check_reports_folder, load_settings
 from flows.store import Store, Upserted
 from flows.windows import resolve_window, scheduled_window
 
 MAX_SEARCH_RENEWALS = 2
+# A backfill's table artifact would carry every paper to the Prefect server.
+ARTIFACT_ROWS = 500
 KINDS = ("manual", "scheduled")
 
 
@@ -154,7 +156,7 @@ def _store_lock(db_path: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def digest_key(since: date, until: date, listed: list[Paper], updates: list[PaperUpdate]) -> str:
+def digest_key(since: date, until: date, listed: list[Listing], updates: list[PaperUpdate]) -> str:
     """What makes two digests the same one for delivery: the window and what it reports.
 
     Rerunning a window, or a scheduled and a manual run of it at once, gives the same key,
@@ -172,7 +174,7 @@ class Report:
     paths: list[Path]
     found: int
     new: int
-    listed: list[Paper]
+    listed: list[Listing]
     updates: list[PaperUpdate]
     mailed: list[str]
 
@@ -248,7 +250,7 @@ def _run(settings, run_id, kind, since, until, mark_sent, send_email, resend, lo
         store.record_run_papers(run_id, collected.pmids)
         reported = store.reported_before(run_id, collected.changed)
         sent = store.sent_pmids(collected.pmids) if kind == "scheduled" else set()
-        listed = store.papers(p for p in collected.pmids if p not in sent)
+        listed = store.listings(p for p in collected.pmids if p not in sent)
     updates = paper_updates(changed, reported)
     pmids = [p.pmid for p in listed]
     paths = render(settings, since, until, pmids, updates)
@@ -404,6 +406,10 @@ def _publish_artifacts(report: Report, since: date, until: date, kind: str) -> N
         f"Files: {', '.join(p.name for p in report.paths)}",
     ]
     create_markdown_artifact("\n".join(lines), key="digest-summary", description="Digest summary")
+    shown = report.listed[:ARTIFACT_ROWS]
+    description = "Papers in the digest"
+    if len(shown) < len(report.listed):
+        description += f" (the first {ARTIFACT_ROWS} of {len(report.listed)})"
     create_table_artifact(
         [
             {
@@ -411,13 +417,13 @@ def _publish_artifacts(report: Report, since: date, until: date, kind: str) -> N
                 "title": p.title_text,
                 "design": p.design,
                 "depression_relevant": p.depression_relevant,
-                "evidence": p.evidence[0] if p.evidence else "",
+                "evidence": p.evidence,
                 "pubmed": p.pubmed_url,
             }
-            for p in report.listed
+            for p in shown
         ],
         key="digest-papers",
-        description="Papers in the digest",
+        description=description,
     )
 
 

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from flows.errors import StoreError
-from flows.models import AbstractSection, Paper, YearDesign
+from flows.models import AbstractSection, Listing, Paper, YearDesign
 
 SCHEMA_VERSION = 1
 
@@ -224,6 +224,18 @@ class Store:
             yield from self.db.execute(
                 f"{select} ({', '.join('?' * len(chunk))})", (*params, *chunk)
             )
+
+    def listings(self, pmids: Iterable[str]) -> list[Listing]:
+        """A few fields of each paper, in the order asked: light enough for a 100k window."""
+        wanted = list(dict.fromkeys(pmids))
+        select = (
+            "SELECT pmid, title, design, depression_relevant, evidence FROM papers WHERE pmid IN"
+        )
+        found = {
+            row[0]: Listing(row[0], row[1], row[2], bool(row[3]), (json.loads(row[4]) or [""])[0])
+            for row in self._select_in(select, wanted)
+        }
+        return [found[p] for p in wanted if p in found]
 
     def years_and_designs(self) -> list[YearDesign]:
         """Every stored paper's publication year and design, for the chart."""

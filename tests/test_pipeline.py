@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import json
 import math
 import sqlite3
 from datetime import date, datetime, timedelta
@@ -212,3 +213,27 @@ def test_window_larger_than_esearch_lists_is_split(
     assert {r["pmid"] for r in csv.DictReader(table.splitlines())} == expected
     searches = [r for r in corpus_server.requests if r.endpoint == "esearch"]
     assert len(searches) > 2  # the whole window, then its halves until each fits
+
+
+def test_run_publishes_its_summary_and_papers_as_prefect_artifacts(prefect_harness, env):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    result = invoke(["run", "--since", str(SINCE), "--until", str(UNTIL)])
+    assert result.exit_code == 0, result.output
+
+    async def latest(key: str):
+        async with get_client() as client:
+            found = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]))
+            )
+        return max(found, key=lambda a: a.created)
+
+    summary = asyncio.run(latest("digest-summary"))
+    table = asyncio.run(latest("digest-papers"))
+    expected = in_window(SINCE, UNTIL)
+    assert f"papers in the digest: {len(expected)}" in summary.data
+    assert "| design | papers |" in summary.data
+    rows = json.loads(table.data) if isinstance(table.data, str) else table.data
+    assert {row["pmid"] for row in rows} == expected
+    assert all(row["pubmed"].startswith("https://pubmed.ncbi.nlm.nih.gov/") for row in rows)
