@@ -23,6 +23,7 @@ from prefect.cache_policies import NONE
 from prefect.states import Completed, Failed
 from prefect.utilities.annotations import quote
 
+from flows import pubmed
 from flows.classify import CLASSIFIER_VERSION, classify
 from flows.designs import design
 from flows.digest import PaperUpdate, build_digest, render_digest
@@ -272,6 +273,18 @@ def _run(settings, run_id, kind, since, until, mark_sent, send_email, resend, lo
     return Report(paths, len(collected.pmids), len(collected.new), listed, updates, mailed)
 
 
+def split_window(since: date, until: date, count: int, cap: int) -> list[tuple[date, date]]:
+    """Consecutive windows covering since..until, enough of them for `count` records at `cap`
+    each if the records were spread evenly (one more for the unevenness of real weeks)."""
+    days = (until - since).days + 1
+    pieces = min(days, math.ceil(count / cap) + 1)
+    length = math.ceil(days / pieces)
+    return [
+        (since + timedelta(days=first), min(until, since + timedelta(days=first + length - 1)))
+        for first in range(0, days, length)
+    ]
+
+
 @dataclass
 class Collected:
     """What a window's search found and the store now holds."""
@@ -291,7 +304,8 @@ class Collected:
 def _collect(settings: Settings, since: date, until: date, logger, collected=None) -> Collected:
     """Search the window and store every record it lists, or fail naming the missing ones.
 
-    A window with more records than ESearch lists is split in two, recursively.
+    A window with more records than ESearch lists is split into as many shorter
+    windows as its count needs (a piece still too large is split again).
     """
     collected = collected or Collected()
     logger.info("searching PubMed for records created %s to %s", since, until)
@@ -300,17 +314,9 @@ def _collect(settings: Settings, since: date, until: date, logger, collected=Non
     except WindowTooLarge as error:
         if since == until:
             raise PubMedError(f"{error} on the single day {since}; narrow the query") from None
-        middle = since + (until - since) // 2
-        logger.info(
-            "%s: searching %s to %s and %s to %s apart",
-            error,
-            since,
-            middle,
-            middle + timedelta(days=1),
-            until,
-        )
-        _collect(settings, since, middle, logger, collected)
-        return _collect(settings, middle + timedelta(days=1), until, logger, collected)
+        for start, end in split_window(since, until, error.count, pubmed.ESEARCH_MAX_IDS):
+            _collect(settings, start, end, logger, collected)
+        return collected
 
     batches = math.ceil(search.count / settings.batch_size)
     logger.info(

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
 from flows.errors import SettingsError
+from flows.pipeline import split_window
 from flows.settings import DEFAULT_QUERY, NCBI_EUTILS_URL, load_settings
 from flows.windows import last_complete_week
 
@@ -85,3 +86,18 @@ def test_bad_api_key_message_does_not_echo_it():
 )
 def test_last_complete_week(today, week):
     assert last_complete_week(today) == week
+
+
+@pytest.mark.parametrize(
+    "days, count, cap, pieces",
+    [(20, 1000, 200, 5), (7, 12_000, 9_999, 3), (2, 100_000, 9_999, 2), (31, 50_000, 9_999, 7)],
+)
+def test_split_window_covers_every_day_once(days, count, cap, pieces):
+    since = date(2026, 1, 1)
+    until = since + timedelta(days=days - 1)
+
+    windows = split_window(since, until, count, cap)
+
+    assert len(windows) == pieces
+    covered = [w[0] + timedelta(days=i) for w in windows for i in range((w[1] - w[0]).days + 1)]
+    assert covered == [since + timedelta(days=i) for i in range(days)]
