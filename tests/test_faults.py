@@ -271,7 +271,11 @@ def test_transient_fault_on_esearch_and_efetch_is_retried_and_nothing_lost(
     assert max_per_second(corpus_server) <= 10
     out, err = capfd.readouterr()
     assert "Traceback" not in out + err
-    assert_key_nowhere(corpus_server, env, [result.output, result.stderr, out, err], log_records)
+    _, _, logs = assert_key_nowhere(
+        corpus_server, env, [result.output, result.stderr, out, err], log_records
+    )
+    # The retries are in the run's Prefect log, for whoever reads the UI.
+    assert sum("retrying in" in line for line in logs) == 2
 
 
 def test_short_efetch_is_completed_by_fetching_the_missing_by_id(
