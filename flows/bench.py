@@ -10,7 +10,7 @@ server (`tests.eutils_server`) on 127.0.0.1 and serve it synthetic records: the 
 of tests/fixtures/dev.jsonl under new PMIDs (from 90,000,000) and created dates spread over
 weeks. No section touches the network. The sections that need Prefect (`memory`, `prefect`)
 start one `prefect server start` for the whole benchmark, with its own PREFECT_HOME in a
-temporary folder, and stop it at exit. `suite` runs the test suite in a subprocess (about two
+temporary folder, and stop it at exit. `suite` runs the test suite in a subprocess (about four
 minutes), so it is left out of the default run; name it to run it.
 
 Each section prints "name: figure (target ...) OK|MISS" lines (lines without a verdict are

@@ -131,7 +131,7 @@ def reclassify() -> None:
     from flows.settings import load_settings
 
     settings = _or_fail(load_settings, None, require_email=False)
-    changed, checked = _or_fail(reclassify_store, settings.db_path)
+    changed, checked = _or_fail(reclassify_store, settings)
     click.echo(
         f"{checked} paper(s) reclassified to classifier {CLASSIFIER_VERSION}; "
         f"{changed} label(s) changed"

@@ -303,8 +303,9 @@ def render_digest(
     """Write every form of a digest, then rebuild the archive; return the paths written.
 
     The window's files come first (html, txt, md, csv, ris, png), then reports/index.html and
-    reports/feed.xml. `store_papers` (every paper in the store) feeds the chart; without it the
-    chart shows the digest's own papers. Same inputs, byte-identical files.
+    reports/feed.xml. `store_papers` (every paper in the store, or just its year and design)
+    feeds the chart; without it the chart shows the digest's own papers. Same inputs,
+    byte-identical files.
     """
     reports_dir = Path(reports_dir)
     env = _environment()

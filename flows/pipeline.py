@@ -1,8 +1,9 @@
 """The weekly digest as a Prefect flow: search, fetch batches, classify, store, render, send.
 
 Tasks are coarse (a batch, not a paper: many small task runs make a
-SQLite-backed Prefect server answer 503) and take dates, ids and paths; each
-wraps a plain function of the other modules. Each batch is stored as soon as
+SQLite-backed Prefect server answer 503) and take settings, dates, ids and
+batches, never open connections; each wraps a plain function of the other
+modules. Each batch is stored as soon as
 it is classified, so a crash keeps what was done and a rerun completes it.
 """
 
@@ -23,7 +24,7 @@ from prefect.cache_policies import NONE
 from prefect.states import Completed, Failed
 from prefect.utilities.annotations import quote
 
-from flows import pubmed
+from flows import pubmed  # pubmed.ESEARCH_MAX_IDS is read at call time (tests lower it)
 from flows.classify import CLASSIFIER_VERSION, classify
 from flows.designs import design
 from flows.digest import PaperUpdate, build_digest, render_digest
@@ -433,14 +434,14 @@ def _publish_artifacts(report: Report, since: date, until: date, kind: str) -> N
     )
 
 
-def reclassify_store(db_path: Path) -> tuple[int, int]:
+def reclassify_store(settings: Settings) -> tuple[int, int]:
     """Classify again every stored paper labelled by another classifier version.
 
     Returns (labels changed, papers reclassified). Runs do this for the papers
     they fetch; this brings the rest of the store along.
     """
-    with Store(db_path) as store:
-        stale = [p for p in store.all_papers() if p.classifier_version != CLASSIFIER_VERSION]
+    with open_store(settings) as store:
+        stale = store.papers_not_of_version(CLASSIFIER_VERSION)
         before = {p.pmid: p.design for p in stale}
         result = store.upsert_papers(classify_papers(stale))
     changed = sum(1 for _, now in result.changed if before[now.pmid] != now.design)

@@ -242,8 +242,13 @@ class Store:
         rows = self.db.execute("SELECT pub_year, design FROM papers ORDER BY pmid")
         return [YearDesign(*row) for row in rows]
 
-    def all_papers(self) -> list[Paper]:
-        rows = self.db.execute(f"SELECT {', '.join(_PAPER_COLUMNS)} FROM papers ORDER BY pmid")
+    def papers_not_of_version(self, classifier_version: str) -> list[Paper]:
+        """The papers some other classifier version labelled."""
+        rows = self.db.execute(
+            f"SELECT {', '.join(_PAPER_COLUMNS)} FROM papers "
+            "WHERE classifier_version IS NOT ? ORDER BY pmid",
+            (classifier_version,),
+        )
         return [_paper_from_row(row) for row in rows]
 
     def reported_before(self, run_id: int, pmids: Iterable[str]) -> set[str]:
@@ -301,8 +306,10 @@ class Store:
             )
 
     def last_completed_run(self, kind: str) -> Run | None:
-        completed = [r for r in self.runs() if r.kind == kind and r.status == "completed"]
-        return max(completed, key=lambda r: (r.until, r.id), default=None)
+        runs = self._runs(
+            "WHERE kind = ? AND status = 'completed' ORDER BY until DESC, id DESC", kind
+        )
+        return runs[0] if runs else None
 
     # What has been reported and delivered
 
@@ -332,9 +339,13 @@ class Store:
             )
 
     def runs(self) -> list[Run]:
+        return self._runs("ORDER BY id")
+
+    def _runs(self, where_and_order: str, *params) -> list[Run]:
         rows = self.db.execute(
             "SELECT id, kind, since, until, status, found, stored, new, error, started, finished "
-            "FROM runs ORDER BY id"
+            f"FROM runs {where_and_order}",
+            params,
         )
         return [
             Run(r[0], r[1], date.fromisoformat(r[2]), date.fromisoformat(r[3]), *r[4:])
