@@ -54,7 +54,8 @@ def sidecar(digest: Digest) -> str:
                 "other": digest.other_count,
                 "updates": len(digest.updates),
                 "designs": {d.label: n for d, n in digest.design_counts},
-                # For the feed entry's content: what a feed reader lists.
+                # For the feed entry's content: what a feed reader lists (the papers the
+                # digest lists, at most flows.digest.LIST_LIMIT).
                 "items": [
                     {
                         "pmid": v.paper.pmid,
@@ -89,6 +90,11 @@ class Entry:
     @property
     def href(self) -> str:
         return f"{self.stem}.html"
+
+    @property
+    def unlisted(self) -> int:
+        """Papers counted but not in `items` (a digest that hit its listing limit)."""
+        return max(0, self.papers - len(self.items))
 
     @property
     def id(self) -> str:

@@ -8,6 +8,7 @@ a label added there without a group here fails loudly.
 from __future__ import annotations
 
 import io
+from collections import Counter
 from collections.abc import Iterable
 
 import pandas as pd
@@ -36,13 +37,23 @@ if sorted(GROUP_OF) != sorted(LABELS) or len(GROUP_OF) != sum(map(len, DESIGN_GR
 COLOURS = ("#0072B2", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#999999")
 
 
+def tally(papers: Iterable[Paper | YearDesign]) -> list[YearDesign]:
+    """Papers counted by publication year and design (YearDesign rows are already counts)."""
+    counts: Counter[tuple[int | None, str]] = Counter()
+    for p in papers:
+        counts[p.pub_year, p.design] += p.papers if isinstance(p, YearDesign) else 1
+    return [YearDesign(year, label, n) for (year, label), n in counts.items()]
+
+
 def papers_per_year(papers: Iterable[Paper | YearDesign]) -> pd.DataFrame:
     """Rows: every publication year from the first to the last; columns: the design groups."""
-    rows = [(p.pub_year, GROUP_OF[p.design]) for p in papers if p.pub_year and p.design]
-    frame = pd.DataFrame(rows, columns=["year", "group"])
-    table = pd.crosstab(frame["year"], frame["group"]).reindex(
-        columns=list(DESIGN_GROUPS), fill_value=0
-    )
+    rows = [
+        (p.pub_year, GROUP_OF[p.design], p.papers) for p in tally(papers) if p.pub_year and p.design
+    ]
+    frame = pd.DataFrame(rows, columns=["year", "group", "papers"])
+    table = frame.pivot_table(
+        index="year", columns="group", values="papers", aggfunc="sum", fill_value=0
+    ).reindex(columns=list(DESIGN_GROUPS), fill_value=0)
     if not table.empty:
         years = range(int(table.index.min()), int(table.index.max()) + 1)
         table = table.reindex(years, fill_value=0)
@@ -54,9 +65,10 @@ def design_chart_png(
     papers: Iterable[Paper | YearDesign], title: str = "All papers in the store"
 ) -> bytes:
     """The chart as PNG bytes, identical for identical papers (no date or software stamp)."""
-    papers = list(papers)
-    table = papers_per_year(papers)
-    undated = sum(1 for p in papers if not p.pub_year)
+    counted = tally(papers)
+    table = papers_per_year(counted)
+    total = sum(p.papers for p in counted)
+    undated = sum(p.papers for p in counted if not p.pub_year)
     # The Figure API without pyplot: no global state, safe in Prefect's worker threads.
     figure = Figure(figsize=(8, 4.2), dpi=100, layout="constrained")
     FigureCanvasAgg(figure)
@@ -91,7 +103,7 @@ def design_chart_png(
         )
     figure.suptitle(f"{title}, by publication year and study design", fontsize=11)
     note = f"; {undated} without a year not shown" if undated else ""
-    ax.set_title(f"{len(papers) - undated} papers{note}", fontsize=8, color="#555555", loc="left")
+    ax.set_title(f"{total - undated} papers{note}", fontsize=8, color="#555555", loc="left")
     out = io.BytesIO()
     figure.savefig(out, format="png", metadata={"Software": None})
     return out.getvalue()

@@ -1,6 +1,7 @@
 """The digest of a window: grouping and ordering in Python, presentation in templates/.
 
-`build_digest` turns a window's papers (and updates to earlier ones) into a `Digest`;
+`build_digest` (papers in memory) or `digest_from_store` (a window of any size) turns a
+window's papers and the updates to earlier ones into a `Digest`;
 `render_digest` writes every form of it into the reports folder and rebuilds the archive
 (flows.archive). Markdown and RIS helpers live in flows.exports, the chart in flows.chart.
 """
@@ -9,13 +10,15 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import IO, TYPE_CHECKING, TypeVar
 from urllib.parse import quote
 
 import css_inline
@@ -26,11 +29,18 @@ from flows import archive, chart, exports
 from flows.designs import DESIGNS, Design, design
 from flows.errors import KratomWatchError
 from flows.markup import plain_text, safe_html
-from flows.models import Paper, YearDesign
+from flows.models import Listing, Paper, YearDesign
+
+if TYPE_CHECKING:
+    from flows.store import Store
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 # Below this confidence the label reads "probably <design>".
 CONFIDENT = 0.6
+# The HTML, text and Markdown digests (and the feed) list at most this many papers, the
+# strongest evidence first; the counts, the CSV and the RIS cover every paper. A backfill's
+# 100,000 papers make an e-mail nobody reads, and rendering them would hold them all in memory.
+LIST_LIMIT = 500
 CSV_COLUMNS = (
     "pmid",
     "title",
@@ -104,7 +114,16 @@ class UpdateView:
 @dataclass
 class Section:
     design: Design
-    papers: list[PaperView]
+    total: int  # papers of this design in the window
+    papers: list[PaperView]  # the ones listed: all of them, unless the digest hit its limit
+
+    @property
+    def unlisted(self) -> int:
+        return self.total - len(self.papers)
+
+
+def _no_papers() -> Iterator[Paper]:
+    return iter(())
 
 
 @dataclass
@@ -114,35 +133,51 @@ class Digest:
     relevant: list[Section] = field(default_factory=list)
     other: list[Section] = field(default_factory=list)
     updates: list[UpdateView] = field(default_factory=list)
+    # Every paper of the window in digest order, read when the CSV and RIS are written
+    # (from the store in chunks, for a digest built by digest_from_store).
+    every_paper: Callable[[], Iterator[Paper]] = _no_papers
 
     @property
     def papers(self) -> list[PaperView]:
+        """The papers listed, in digest order (at most LIST_LIMIT of them)."""
         return [p for s in self.relevant + self.other for p in s.papers]
+
+    def every_view(self) -> Iterator[PaperView]:
+        """Every paper of the window, listed or not, in digest order (for the CSV and RIS)."""
+        return (_view(p) for p in self.every_paper())
 
     @property
     def count(self) -> int:
-        return len(self.papers)
+        return sum(s.total for s in self.relevant + self.other)
 
     @property
     def relevant_count(self) -> int:
-        return sum(len(s.papers) for s in self.relevant)
+        return sum(s.total for s in self.relevant)
 
     @property
     def other_count(self) -> int:
         return self.count - self.relevant_count
 
     @property
+    def other_unlisted(self) -> int:
+        return sum(s.unlisted for s in self.other)
+
+    @property
+    def unlisted(self) -> int:
+        return sum(s.unlisted for s in self.relevant + self.other)
+
+    @property
     def design_counts(self) -> list[tuple[Design, int]]:
         counts = {d.label: 0 for d in DESIGNS}
-        for view in self.papers:
-            counts[view.design.label] += 1
+        for section in self.relevant + self.other:
+            counts[section.design.label] += section.total
         return [(d, counts[d.label]) for d in DESIGNS if counts[d.label]]
 
     @property
     def design_table(self) -> list[tuple[Design, int, int]]:
         """(design, about depression, other) for each design present, in evidence rank."""
-        relevant = {s.design.label: len(s.papers) for s in self.relevant}
-        other = {s.design.label: len(s.papers) for s in self.other}
+        relevant = {s.design.label: s.total for s in self.relevant}
+        other = {s.design.label: s.total for s in self.other}
         return [(d, relevant.get(d.label, 0), other.get(d.label, 0)) for d, _ in self.design_counts]
 
     @property
@@ -164,21 +199,100 @@ class Digest:
             f"{self.relevant_count} about depression or mood."
         )
 
+    @property
+    def limit_note(self) -> str:
+        """Said when the digest does not list every paper, so nobody takes it for all of them."""
+        if not self.unlisted:
+            return ""
+        return (
+            f"This digest lists the first {len(self.papers):,} papers, strongest evidence first; "
+            f"the CSV and RIS files hold all {self.count:,}."
+        )
+
+
+Ranked = TypeVar("Ranked", Paper, Listing)
+
+
+def digest_order(papers: Iterable[Ranked]) -> list[Ranked]:
+    """Depression-relevant first, then by evidence rank; newest entry (then PMID) first."""
+    ordered = sorted(
+        papers, key=lambda p: (p.entry_date or date.min, _pmid_key(p.pmid)), reverse=True
+    )
+    ordered.sort(key=lambda p: (not p.depression_relevant, design(p.design).rank))
+    return ordered
+
 
 def build_digest(
-    papers: Iterable[Paper], since: date, until: date, updates: Sequence[PaperUpdate] = ()
+    papers: Iterable[Paper],
+    since: date,
+    until: date,
+    updates: Sequence[PaperUpdate] = (),
+    limit: int = LIST_LIMIT,
 ) -> Digest:
-    """Depression-relevant papers first, each group in sections by evidence rank."""
-    papers = list(papers)
-    digest = Digest(since=since, until=until)
-    for relevant, sections in ((True, digest.relevant), (False, digest.other)):
-        for d in DESIGNS:
-            chosen = [
-                p for p in papers if p.depression_relevant == relevant and p.design == d.label
-            ]
-            chosen.sort(key=lambda p: (p.entry_date or date.min, _pmid_key(p.pmid)), reverse=True)
-            if chosen:
-                sections.append(Section(design=d, papers=[_view(p) for p in chosen]))
+    """The digest of papers in memory: depression-relevant first, in sections by evidence rank."""
+    ordered = digest_order(papers)
+    return _assemble(
+        ordered, lambda chosen: chosen, lambda: iter(ordered), since, until, updates, limit
+    )
+
+
+def digest_from_store(
+    store: Store,
+    listed: Iterable[Listing],
+    since: date,
+    until: date,
+    updates: Sequence[PaperUpdate] = (),
+    limit: int = LIST_LIMIT,
+) -> Digest:
+    """The digest of stored papers (`Store.listings`), reading whole records only for the ones
+    it lists.
+
+    The CSV and RIS read the rest from `store` in chunks while they are written, so a window
+    of any size renders in bounded memory; `store` must stay open until render_digest is done.
+    """
+    ordered = digest_order(listed)
+    order = [p.pmid for p in ordered]
+
+    def every_paper() -> Iterator[Paper]:
+        for start in range(0, len(order), _CHUNK):
+            yield from store.papers(order[start : start + _CHUNK])
+
+    return _assemble(
+        ordered,
+        lambda chosen: store.papers(p.pmid for p in chosen),
+        every_paper,
+        since,
+        until,
+        updates,
+        limit,
+    )
+
+
+_CHUNK = 500
+
+
+def _assemble(
+    ordered: Sequence[Paper | Listing],
+    whole: Callable[[Sequence[Paper | Listing]], Iterable[Paper]],
+    every_paper: Callable[[], Iterator[Paper]],
+    since: date,
+    until: date,
+    updates: Sequence[PaperUpdate],
+    limit: int,
+) -> Digest:
+    """Sections from papers or listings in digest order; `whole` gives the listed records."""
+    listed = {p.pmid: p for p in whole(ordered[:limit])}
+    digest = Digest(since=since, until=until, every_paper=every_paper)
+    position = 0
+    for (relevant, label), group in itertools.groupby(
+        ordered, key=lambda p: (p.depression_relevant, p.design)
+    ):
+        members = list(group)
+        shown = members[: max(0, limit - position)]
+        position += len(members)
+        views = [_view(listed[p.pmid]) for p in shown]
+        sections = digest.relevant if relevant else digest.other
+        sections.append(Section(design=design(label), total=len(members), papers=views))
     kinds = list(UPDATE_KINDS)
     for update in sorted(updates, key=lambda u: (kinds.index(u.kind), _pmid_key(u.paper.pmid))):
         digest.updates.append(
@@ -310,34 +424,38 @@ def render_digest(
     reports_dir = Path(reports_dir)
     env = _environment()
     if store_papers is None:
-        chart_papers, chart_title = [v.paper for v in digest.papers], "Papers in this digest"
+        chart_papers, chart_title = digest.every_paper(), "Papers in this digest"
     else:
         chart_papers, chart_title = list(store_papers), "All papers in the store"
-    # Rendered one at a time and written at once: a backfill's digest is large, and holding
-    # all six forms together multiplied the peak memory (flows/bench.py memory).
-    renderers: dict[str, Callable[[], str | bytes]] = {
-        ".html": lambda: render_html(digest),
-        ".txt": lambda: env.get_template("digest.txt").render(digest=digest),
-        ".md": lambda: _markdown_environment().get_template("digest.md").render(digest=digest),
-        ".csv": lambda: digest_csv(digest),
-        ".ris": lambda: exports.digest_ris(digest),
-        ".png": lambda: chart.design_chart_png(chart_papers, chart_title),
+    # Rendered one at a time, and the CSV and RIS straight into their files: a backfill's
+    # digest is large, and holding all its forms at once multiplied the peak memory
+    # (flows/bench.py memory).
+    writers: dict[str, Callable[[IO], None]] = {
+        ".html": lambda f: f.write(render_html(digest)),
+        ".txt": lambda f: f.write(env.get_template("digest.txt").render(digest=digest)),
+        ".md": lambda f: f.write(
+            _markdown_environment().get_template("digest.md").render(digest=digest)
+        ),
+        ".csv": lambda f: write_csv(digest, f),
+        ".ris": lambda f: exports.write_ris(digest, f),
+        ".png": lambda f: f.write(chart.design_chart_png(chart_papers, chart_title)),
     }
     try:
         reports_dir.mkdir(parents=True, exist_ok=True)
         paths = []
-        for suffix, render in renderers.items():
+        for suffix, write in writers.items():
             path = reports_dir / f"{digest.stem}{suffix}"
-            _write_atomically(path, render())
+            _write_atomically(path, write, binary=suffix == ".png")
             paths.append(path)
         # The sidecar last: the archive lists a digest only once all its files are there.
-        _write_atomically(reports_dir / f"{digest.stem}.json", archive.sidecar(digest))
+        sidecar = archive.sidecar(digest)
+        _write_atomically(reports_dir / f"{digest.stem}.json", lambda f: f.write(sidecar))
         index, feed = archive.render_archive(reports_dir, env)
         for path, content in (
             (reports_dir / "index.html", index),
             (reports_dir / "feed.xml", feed),
         ):
-            _write_atomically(path, content)
+            _write_atomically(path, lambda f, content=content: f.write(content))
             paths.append(path)
     except OSError as error:
         raise KratomWatchError(
@@ -353,9 +471,15 @@ def _csv_cell(value: str) -> str:
 
 def digest_csv(digest: Digest) -> str:
     out = io.StringIO()
+    write_csv(digest, out)
+    return out.getvalue()
+
+
+def write_csv(digest: Digest, out: IO[str]) -> None:
+    """Every paper of the digest, listed or not, one row each in digest order."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
-    for view in digest.papers:
+    for view in digest.every_view():
         p = view.paper
         row = [
             p.pmid,
@@ -373,19 +497,18 @@ def digest_csv(digest: Digest) -> str:
             view.pubmed_url,
         ]
         writer.writerow([_csv_cell(cell) for cell in row])
-    return out.getvalue()
 
 
-def _write_atomically(path: Path, content: str | bytes) -> None:
+def _write_atomically(path: Path, write: Callable[[IO], None], binary: bool = False) -> None:
     """Readers (a mail step, a web server) never see half a file."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
-        if isinstance(content, bytes):
+        if binary:
             with os.fdopen(fd, "wb") as f:
-                f.write(content)
+                write(f)
         else:
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-                f.write(content)
+                write(f)
         os.chmod(tmp, 0o644)  # mkstemp makes 0600; a web server must be able to read reports
         os.replace(tmp, path)
     except BaseException:

@@ -11,8 +11,9 @@ every design to `JOUR`; a record without a journal name is `GEN`. The design its
 from __future__ import annotations
 
 import html
+import io
 import re
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from jinja2 import Environment
 
@@ -119,6 +120,14 @@ def ris_record(view: PaperView) -> list[str]:
 
 
 def digest_ris(digest: Digest) -> str:
-    """The digest's papers as RIS, in digest order, CRLF line ends as the format specifies."""
-    records = ["\r\n".join(ris_record(view)) + "\r\n" for view in digest.papers]
-    return "\r\n".join(records)
+    out = io.StringIO()
+    write_ris(digest, out)
+    return out.getvalue()
+
+
+def write_ris(digest: Digest, out: IO[str]) -> None:
+    """Every paper of the digest as RIS, in digest order, CRLF line ends as the format says."""
+    for n, view in enumerate(digest.every_view()):
+        if n:
+            out.write("\r\n")
+        out.write("\r\n".join(ris_record(view)) + "\r\n")

@@ -70,20 +70,23 @@ class Paper:
 
 
 class YearDesign(NamedTuple):
-    """What the chart needs of a paper: a few bytes instead of the whole record."""
+    """What the chart needs of papers: how many have this publication year and design."""
 
     pub_year: int | None
     design: str
+    papers: int = 1
 
 
 class Listing(NamedTuple):
-    """A digest's paper as the run's summary needs it (mail subject, Prefect artifacts)."""
+    """A digest's paper as its ordering and the run's summary need it (mail subject, Prefect
+    artifacts): a window of 100,000 papers fits in a few tens of megabytes this way."""
 
     pmid: str
     title: str  # inline-markup fragment
     design: str
     depression_relevant: bool
     evidence: str  # the deciding phrase
+    entry_date: date | None
 
     @property
     def title_text(self) -> str:

@@ -27,7 +27,7 @@ from prefect.utilities.annotations import quote
 from flows import pubmed  # pubmed.ESEARCH_MAX_IDS is read at call time (tests lower it)
 from flows.classify import CLASSIFIER_VERSION, classify
 from flows.designs import design
-from flows.digest import PaperUpdate, build_digest, render_digest
+from flows.digest import PaperUpdate, digest_from_store, render_digest
 from flows.errors import KratomWatchError, PubMedError
 from flows.logs import quiet_expected_tracebacks
 from flows.mail import DigestFiles, build_message, send_messages
@@ -114,13 +114,11 @@ def store_batch(settings: Settings, papers: list[Paper]) -> Upserted:
 
 @task(name="render-digest", cache_policy=NONE)
 def render(
-    settings: Settings, since: date, until: date, pmids: list[str], updates: list[PaperUpdate]
+    settings: Settings, since: date, until: date, listed: list[Listing], updates: list[PaperUpdate]
 ) -> list[Path]:
     with open_store(settings) as store:
-        papers = store.papers(pmids)
-        everything = store.years_and_designs()
-    digest = build_digest(papers, since, until, updates)
-    return render_digest(digest, settings.reports_dir, everything)
+        digest = digest_from_store(store, listed, since, until, updates)
+        return render_digest(digest, settings.reports_dir, store.years_and_designs())
 
 
 @task(name="send-digest", cache_policy=NONE)
@@ -254,8 +252,8 @@ def _run(settings, run_id, kind, since, until, mark_sent, send_email, resend, lo
         sent = store.sent_pmids(collected.pmids) if kind == "scheduled" else set()
         listed = store.listings(p for p in collected.pmids if p not in sent)
     updates = paper_updates(changed, reported)
-    pmids = [p.pmid for p in listed]
-    paths = render(settings, since, until, pmids, updates)
+    # quote(): a backfill lists 100,000 papers, and Prefect would walk each one.
+    paths = render(settings, since, until, quote(listed), updates)
     logger.info("digest of %d papers written to %s", len(listed), paths[0].parent)
 
     mailed: list[str] = []
@@ -270,7 +268,7 @@ def _run(settings, run_id, kind, since, until, mark_sent, send_email, resend, lo
         logger.info("digest mailed to %d recipient(s)", len(mailed))
     if kind == "scheduled" or mark_sent:
         with open_store(settings) as store:
-            store.mark_sent(run_id, pmids)
+            store.mark_sent(run_id, (p.pmid for p in listed))
     return Report(paths, len(collected.pmids), len(collected.new), listed, updates, mailed)
 
 

@@ -229,17 +229,28 @@ class Store:
         """A few fields of each paper, in the order asked: light enough for a 100k window."""
         wanted = list(dict.fromkeys(pmids))
         select = (
-            "SELECT pmid, title, design, depression_relevant, evidence FROM papers WHERE pmid IN"
+            "SELECT pmid, title, design, depression_relevant, evidence, entry_date "
+            "FROM papers WHERE pmid IN"
         )
         found = {
-            row[0]: Listing(row[0], row[1], row[2], bool(row[3]), (json.loads(row[4]) or [""])[0])
+            row[0]: Listing(
+                row[0],
+                row[1],
+                row[2],
+                bool(row[3]),
+                (json.loads(row[4]) or [""])[0],
+                date.fromisoformat(row[5]) if row[5] else None,
+            )
             for row in self._select_in(select, wanted)
         }
         return [found[p] for p in wanted if p in found]
 
     def years_and_designs(self) -> list[YearDesign]:
-        """Every stored paper's publication year and design, for the chart."""
-        rows = self.db.execute("SELECT pub_year, design FROM papers ORDER BY pmid")
+        """The stored papers counted by publication year and design, for the chart."""
+        rows = self.db.execute(
+            "SELECT pub_year, design, count(*) FROM papers GROUP BY pub_year, design "
+            "ORDER BY pub_year, design"
+        )
         return [YearDesign(*row) for row in rows]
 
     def papers_not_of_version(self, classifier_version: str) -> list[Paper]:

@@ -323,3 +323,50 @@ def test_unwritable_reports_folder_is_a_clear_error(tmp_path: Path):
     blocker.write_text("")
     with pytest.raises(KratomWatchError, match="cannot write the digest into"):
         render_digest(build_digest([], SINCE, UNTIL), blocker / "reports")
+
+
+def test_a_large_window_lists_the_strongest_papers_and_exports_every_one(tmp_path: Path):
+    from flows.archive import entries
+    from flows.digest import digest_from_store
+    from flows.store import Store
+
+    papers = [paper(str(n), "animal") for n in range(1, 8)]
+    papers += [paper("100", "rct"), paper("200", "cohort", relevant=False)]
+    papers += [paper(str(n), "opinion", relevant=False) for n in range(300, 304)]
+    with Store(tmp_path / "kw.sqlite") as store:
+        store.upsert_papers(papers)
+        listed = store.listings(p.pmid for p in papers)
+        digest = digest_from_store(store, listed, SINCE, UNTIL, limit=4)
+        html, txt, md, csv_path, ris = render_digest(digest, tmp_path / "reports")[:5]
+
+    # The listed papers: the best-ranked four; counts and headings cover all thirteen.
+    assert [v.paper.pmid for v in digest.papers] == ["100", "7", "6", "5"]
+    assert (digest.count, digest.relevant_count, digest.unlisted) == (13, 8, 9)
+    text = txt.read_text()
+    assert "13 new papers entered PubMed, 8 about depression or mood." in text
+    assert "lists the first 4 papers" in text and "hold all 13" in text
+    assert "-- Animal study (7) --" in text
+    assert "... and 4 more in this section" in text
+    assert "... and 5 more, listed in the CSV and RIS files." in text
+    for form in (html, txt, md):
+        content = form.read_text()
+        assert "Paper 5 on" in content and "Paper 4 on" not in content
+        assert "Paper 300 on" not in content
+    # The exports hold every paper, in digest order.
+    with csv_path.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["pmid"] for r in rows][:5] == ["100", "7", "6", "5", "4"]
+    assert sorted(r["pmid"] for r in rows) == sorted(p.pmid for p in papers)
+    assert ris.read_text(encoding="utf-8").count("ER  - ") == 13
+    # The feed lists what the digest lists, and says that more exist.
+    (entry,) = entries(tmp_path / "reports")
+    assert (entry.papers, len(entry.items), entry.unlisted) == (13, 4, 9)
+    assert "and 9 more" in (tmp_path / "reports" / "feed.xml").read_text()
+
+
+def test_a_digest_within_its_limit_says_nothing_about_one(tmp_path: Path):
+    digest = build_digest([paper("1"), paper("2")], SINCE, UNTIL, limit=2)
+    assert digest.unlisted == 0 and digest.limit_note == ""
+    for form in render_digest(digest, tmp_path)[:3]:
+        assert "more, listed in the CSV" not in form.read_text()
+        assert "lists the first" not in form.read_text()
