@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, TypeVar
+from typing import IO, TYPE_CHECKING
 from urllib.parse import quote
 
 import css_inline
@@ -29,7 +29,7 @@ from flows import archive, chart, exports
 from flows.designs import DESIGNS, Design, design
 from flows.errors import KratomWatchError
 from flows.markup import plain_text, safe_html
-from flows.models import Listing, Paper, YearDesign
+from flows.models import Paper, YearDesign
 
 if TYPE_CHECKING:
     from flows.store import Store
@@ -210,11 +210,11 @@ class Digest:
         )
 
 
-Ranked = TypeVar("Ranked", Paper, Listing)
+def digest_order(papers: Iterable[Paper]) -> list[Paper]:
+    """Depression-relevant first, then by evidence rank; newest entry (then PMID) first.
 
-
-def digest_order(papers: Iterable[Ranked]) -> list[Ranked]:
-    """Depression-relevant first, then by evidence rank; newest entry (then PMID) first."""
+    Store.in_digest_order sorts stored papers the same way in SQL.
+    """
     ordered = sorted(
         papers, key=lambda p: (p.entry_date or date.min, _pmid_key(p.pmid)), reverse=True
     )
@@ -231,68 +231,53 @@ def build_digest(
 ) -> Digest:
     """The digest of papers in memory: depression-relevant first, in sections by evidence rank."""
     ordered = digest_order(papers)
-    return _assemble(
-        ordered, lambda chosen: chosen, lambda: iter(ordered), since, until, updates, limit
-    )
+    by_pmid = {p.pmid: p for p in ordered}
+    rows = ((p.pmid, p.design, p.depression_relevant) for p in ordered)
+    return _assemble(rows, lambda pmids: [by_pmid[p] for p in pmids], since, until, updates, limit)
 
 
 def digest_from_store(
     store: Store,
-    listed: Iterable[Listing],
+    pmids: Iterable[str],
     since: date,
     until: date,
     updates: Sequence[PaperUpdate] = (),
     limit: int = LIST_LIMIT,
 ) -> Digest:
-    """The digest of stored papers (`Store.listings`), reading whole records only for the ones
-    it lists.
+    """The digest of stored papers, reading whole records only for the ones it lists.
 
     The CSV and RIS read the rest from `store` in chunks while they are written, so a window
     of any size renders in bounded memory; `store` must stay open until render_digest is done.
     """
-    ordered = digest_order(listed)
-    order = [p.pmid for p in ordered]
-
-    def every_paper() -> Iterator[Paper]:
-        for start in range(0, len(order), _CHUNK):
-            yield from store.papers(order[start : start + _CHUNK])
-
-    return _assemble(
-        ordered,
-        lambda chosen: store.papers(p.pmid for p in chosen),
-        every_paper,
-        since,
-        until,
-        updates,
-        limit,
-    )
-
-
-_CHUNK = 500
+    return _assemble(store.in_digest_order(pmids), store.papers, since, until, updates, limit)
 
 
 def _assemble(
-    ordered: Sequence[Paper | Listing],
-    whole: Callable[[Sequence[Paper | Listing]], Iterable[Paper]],
-    every_paper: Callable[[], Iterator[Paper]],
+    rows: Iterable[tuple[str, str, bool]],
+    whole: Callable[[Sequence[str]], Iterable[Paper]],
     since: date,
     until: date,
     updates: Sequence[PaperUpdate],
     limit: int,
 ) -> Digest:
-    """Sections from papers or listings in digest order; `whole` gives the listed records."""
-    listed = {p.pmid: p for p in whole(ordered[:limit])}
+    """The digest of (pmid, design, relevant) rows in digest order; `whole` reads records."""
+    order: list[str] = []
+    groups: list[tuple[bool, str, int, list[str]]] = []  # relevant, design, total, listed
+    for (label, relevant), group in itertools.groupby(rows, key=lambda row: row[1:]):
+        first = len(order)
+        order.extend(pmid for pmid, _, _ in group)
+        groups.append((relevant, label, len(order) - first, order[first : min(len(order), limit)]))
+
+    def every_paper() -> Iterator[Paper]:
+        for start in range(0, len(order), _CHUNK):
+            yield from whole(order[start : start + _CHUNK])
+
+    listed = {p.pmid: p for p in whole(order[:limit])}
     digest = Digest(since=since, until=until, every_paper=every_paper)
-    position = 0
-    for (relevant, label), group in itertools.groupby(
-        ordered, key=lambda p: (p.depression_relevant, p.design)
-    ):
-        members = list(group)
-        shown = members[: max(0, limit - position)]
-        position += len(members)
-        views = [_view(listed[p.pmid]) for p in shown]
+    for relevant, label, total, pmids in groups:
         sections = digest.relevant if relevant else digest.other
-        sections.append(Section(design=design(label), total=len(members), papers=views))
+        views = [_view(listed[p]) for p in pmids]
+        sections.append(Section(design=design(label), total=total, papers=views))
     kinds = list(UPDATE_KINDS)
     for update in sorted(updates, key=lambda u: (kinds.index(u.kind), _pmid_key(u.paper.pmid))):
         digest.updates.append(
@@ -304,6 +289,10 @@ def _assemble(
             )
         )
     return digest
+
+
+# Records read from the store at a time while the CSV and RIS are written.
+_CHUNK = 500
 
 
 def _pmid_key(pmid: str) -> tuple[int, str]:

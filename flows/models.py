@@ -78,15 +78,13 @@ class YearDesign(NamedTuple):
 
 
 class Listing(NamedTuple):
-    """A digest's paper as its ordering and the run's summary need it (mail subject, Prefect
-    artifacts): a window of 100,000 papers fits in a few tens of megabytes this way."""
+    """A digest's paper as the run's summary shows it (the Prefect table artifact)."""
 
     pmid: str
     title: str  # inline-markup fragment
     design: str
     depression_relevant: bool
     evidence: str  # the deciding phrase
-    entry_date: date | None
 
     @property
     def title_text(self) -> str:

@@ -114,11 +114,34 @@ def store_batch(settings: Settings, papers: list[Paper]) -> Upserted:
 
 @task(name="render-digest", cache_policy=NONE)
 def render(
-    settings: Settings, since: date, until: date, listed: list[Listing], updates: list[PaperUpdate]
-) -> list[Path]:
+    settings: Settings, since: date, until: date, pmids: list[str], updates: list[PaperUpdate]
+) -> Rendered:
     with open_store(settings) as store:
-        digest = digest_from_store(store, listed, since, until, updates)
-        return render_digest(digest, settings.reports_dir, store.years_and_designs())
+        digest = digest_from_store(store, pmids, since, until, updates)
+        paths = render_digest(digest, settings.reports_dir, store.years_and_designs())
+    return Rendered(
+        paths=paths,
+        papers=digest.count,
+        relevant=digest.relevant_count,
+        designs={d.label: n for d, n in digest.design_counts},
+        first=[
+            Listing(
+                v.paper.pmid, v.paper.title, v.paper.design, v.paper.depression_relevant, v.evidence
+            )
+            for v in digest.papers[:ARTIFACT_ROWS]
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What render-digest wrote and what the run's summary needs to know of the digest."""
+
+    paths: list[Path]
+    papers: int
+    relevant: int
+    designs: dict[str, int]  # label: papers, in evidence rank
+    first: list[Listing]  # the first papers listed (ARTIFACT_ROWS at most), in digest order
 
 
 @task(name="send-digest", cache_policy=NONE)
@@ -156,25 +179,22 @@ def _store_lock(db_path: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def digest_key(since: date, until: date, listed: list[Listing], updates: list[PaperUpdate]) -> str:
+def digest_key(since: date, until: date, pmids: list[str], updates: list[PaperUpdate]) -> str:
     """What makes two digests the same one for delivery: the window and what it reports.
 
     Rerunning a window, or a scheduled and a manual run of it at once, gives the same key,
     so each recipient gets it once; a digest that reports something new is a new one.
     """
-    content = sorted(p.pmid for p in listed) + sorted(
-        f"{u.kind}:{u.paper.pmid}:{u.detail}" for u in updates
-    )
+    content = sorted(pmids) + sorted(f"{u.kind}:{u.paper.pmid}:{u.detail}" for u in updates)
     digest = hashlib.sha256("\n".join(content).encode()).hexdigest()[:16]
     return f"{since}:{until}:{digest}"
 
 
 @dataclass
 class Report:
-    paths: list[Path]
+    rendered: Rendered
     found: int
     new: int
-    listed: list[Listing]
     updates: list[PaperUpdate]
     mailed: list[str]
 
@@ -236,8 +256,8 @@ def weekly_digest(
         )
     _publish_artifacts(report, since, until, kind)
     return Completed(
-        message=f"{len(report.listed)} papers in the digest, {report.new} new in the store",
-        data=[str(p) for p in report.paths],
+        message=f"{report.rendered.papers} papers in the digest, {report.new} new in the store",
+        data=[str(p) for p in report.rendered.paths],
     )
 
 
@@ -250,26 +270,26 @@ def _run(settings, run_id, kind, since, until, mark_sent, send_email, resend, lo
         store.record_run_papers(run_id, collected.pmids)
         reported = store.reported_before(run_id, collected.changed)
         sent = store.sent_pmids(collected.pmids) if kind == "scheduled" else set()
-        listed = store.listings(p for p in collected.pmids if p not in sent)
+    pmids = [p for p in collected.pmids if p not in sent]
     updates = paper_updates(changed, reported)
     # quote(): a backfill lists 100,000 papers, and Prefect would walk each one.
-    paths = render(settings, since, until, quote(listed), updates)
-    logger.info("digest of %d papers written to %s", len(listed), paths[0].parent)
+    rendered = render(settings, since, until, quote(pmids), updates)
+    paths = rendered.paths
+    logger.info("digest of %d papers written to %s", rendered.papers, paths[0].parent)
 
     mailed: list[str] = []
     if settings.mail is not None and send_email:
-        relevant = sum(p.depression_relevant for p in listed)
         subject = (
-            f"kratom-watch {since} to {until}: {len(listed)} new paper"
-            f"{'' if len(listed) == 1 else 's'}, {relevant} on depression or mood"
+            f"kratom-watch {since} to {until}: {rendered.papers} new paper"
+            f"{'' if rendered.papers == 1 else 's'}, {rendered.relevant} on depression or mood"
         )
-        key = digest_key(since, until, listed, updates)
+        key = digest_key(since, until, pmids, updates)
         mailed = send_digest(settings, run_id, key, paths, subject, resend)
         logger.info("digest mailed to %d recipient(s)", len(mailed))
     if kind == "scheduled" or mark_sent:
         with open_store(settings) as store:
-            store.mark_sent(run_id, (p.pmid for p in listed))
-    return Report(paths, len(collected.pmids), len(collected.new), listed, updates, mailed)
+            store.mark_sent(run_id, pmids)
+    return Report(rendered, len(collected.pmids), len(collected.new), updates, mailed)
 
 
 def split_window(since: date, until: date, count: int, cap: int) -> list[tuple[date, date]]:
@@ -389,32 +409,26 @@ def _revisit(settings, run_id, since, until, collected: Collected, logger) -> No
 
 def _publish_artifacts(report: Report, since: date, until: date, kind: str) -> None:
     """What the run found, in the Prefect UI."""
-    relevant = [p for p in report.listed if p.depression_relevant]
-    counts: dict[str, int] = {}
-    for paper in report.listed:
-        counts[paper.design] = counts.get(paper.design, 0) + 1
+    rendered = report.rendered
     lines = [
         f"# kratom-watch digest {since} to {until} ({kind})",
         "",
         f"- records PubMed listed for the window: {report.found}",
-        f"- papers in the digest: {len(report.listed)}, {len(relevant)} on depression or mood",
+        f"- papers in the digest: {rendered.papers}, {rendered.relevant} on depression or mood",
         f"- new to the store: {report.new}; updates to earlier papers: {len(report.updates)}",
         f"- mailed to: {', '.join(report.mailed) if report.mailed else 'nobody this run'}",
         "",
         "| design | papers |",
         "|---|---|",
-        *(
-            f"| {design(label).heading} | {n} |"
-            for label, n in sorted(counts.items(), key=lambda item: design(item[0]).rank)
-        ),
+        *(f"| {design(label).heading} | {n} |" for label, n in rendered.designs.items()),
         "",
-        f"Files: {', '.join(p.name for p in report.paths)}",
+        f"Files: {', '.join(p.name for p in rendered.paths)}",
     ]
     create_markdown_artifact("\n".join(lines), key="digest-summary", description="Digest summary")
-    shown = report.listed[:ARTIFACT_ROWS]
+    shown = rendered.first
     description = "Papers in the digest"
-    if len(shown) < len(report.listed):
-        description += f" (the first {ARTIFACT_ROWS} of {len(report.listed)})"
+    if len(shown) < rendered.papers:
+        description += f" (the first {len(shown)} of {rendered.papers})"
     create_table_artifact(
         [
             {

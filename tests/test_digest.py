@@ -335,8 +335,11 @@ def test_a_large_window_lists_the_strongest_papers_and_exports_every_one(tmp_pat
     papers += [paper(str(n), "opinion", relevant=False) for n in range(300, 304)]
     with Store(tmp_path / "kw.sqlite") as store:
         store.upsert_papers(papers)
-        listed = store.listings(p.pmid for p in papers)
-        digest = digest_from_store(store, listed, SINCE, UNTIL, limit=4)
+        pmids = [p.pmid for p in papers]
+        digest = digest_from_store(store, pmids, SINCE, UNTIL, limit=4)
+        assert [v.paper.pmid for v in build_digest(papers, SINCE, UNTIL).papers] == [
+            p for p, _, _ in store.in_digest_order(pmids)
+        ]
         html, txt, md, csv_path, ris = render_digest(digest, tmp_path / "reports")[:5]
 
     # The listed papers: the best-ranked four; counts and headings cover all thirteen.
