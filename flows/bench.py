@@ -22,6 +22,7 @@ listing it in BENCHMARKS.
 from __future__ import annotations
 
 import atexit
+import copy
 import io
 import json
 import logging
@@ -117,6 +118,69 @@ def synthetic_records(n: int, days: int = 28) -> list:
         row = {**rows[i % len(rows)], "pmid": pmid, "title": title, "abstract": abstract}
         records.append(Record(pmid, created, article_xml(row, created)))
     return records
+
+
+# The parts of a real efetch record that the corpus does not have.
+_GRAFTED = {
+    "MedlineCitation": (
+        "DateCompleted",
+        "DateRevised",
+        "ChemicalList",
+        "CitationSubset",
+        "CommentsCorrectionsList",
+        "KeywordList",
+        "CoiStatement",
+        "OtherID",
+        "GeneralNote",
+        "NumberOfReferences",
+    ),
+    "MedlineCitation/Article": ("Pagination", "AuthorList", "GrantList", "ArticleDate"),
+    "PubmedData": ("ReferenceList",),
+}
+
+
+def ncbi_shaped_records(n: int, days: int = 28) -> list:
+    """`synthetic_records` with everything else a real efetch record carries.
+
+    Each record takes, in turn from the six real NCBI records in tests/fixtures/eutils, their
+    author list with affiliations, grants, keywords, chemicals, cited-reference lists and the
+    rest of the History and ArticleIdList; title, abstract, publication types, MeSH terms and
+    the dates of entry stay the corpus record's. A parser pays for the bytes it skips.
+    """
+    from lxml import etree
+
+    from tests.eutils_server import SAMPLES, Record, record_from_sample
+
+    samples = [
+        etree.fromstring(record_from_sample(path, FIRST_DAY).xml)
+        for path in sorted(SAMPLES.glob("pubmed*.xml"))
+    ]
+    shaped = []
+    for i, record in enumerate(synthetic_records(n, days)):
+        article = etree.fromstring(record.xml)
+        sample = samples[i % len(samples)]
+        for parent_path, tags in _GRAFTED.items():
+            parent = article.find(parent_path)
+            for tag in tags:
+                for old in parent.findall(tag):
+                    parent.remove(old)
+                for element in sample.find(parent_path).findall(tag):
+                    parent.append(copy.deepcopy(element))
+        for notice in article.findall("MedlineCitation/CommentsCorrectionsList/*"):
+            if notice.get("RefType") != "Cites":  # no retraction or erratum notices
+                notice.getparent().remove(notice)
+        history = article.find("PubmedData/History")
+        for dated in sample.iterfind("PubmedData/History/PubMedPubDate"):
+            if dated.get("PubStatus") not in ("pubmed", "entrez", "medline"):
+                history.append(copy.deepcopy(dated))
+        ids = article.find("PubmedData/ArticleIdList")
+        for article_id in sample.iterfind("PubmedData/ArticleIdList/ArticleId"):
+            if article_id.get("IdType") not in ("pubmed", "doi"):
+                ids.append(copy.deepcopy(article_id))
+        shaped.append(
+            Record(record.pmid, record.created, etree.tostring(article, encoding="unicode"))
+        )
+    return shaped
 
 
 def window(days: int) -> tuple[date, date]:
@@ -458,34 +522,47 @@ def bench_pacing(quick: bool = False) -> list[Figure]:
 
 
 def bench_throughput(quick: bool = False) -> list[Figure]:
-    """Parse + classify + store of one PubmedArticleSet vs lxml iterparse alone, same bytes."""
+    """Parse + classify + store of one PubmedArticleSet vs lxml iterparse alone, same bytes.
+
+    Measured on records shaped like NCBI's (the target) and on the compact corpus-only
+    records the other sections use, whose few bytes leave lxml little to do.
+    """
     from tests.eutils_server import pubmed_set
 
     n = 300 if quick else 10_000
-    body = pubmed_set(r.xml for r in synthetic_records(n))
     repeats = 1 if quick else REPEATS
-    alone, count = best_of(repeats, lambda: _iterparse_alone(body))
-    assert count == n, f"iterparse found {count} articles of {n}"
-    with scratch() as folder:
-        runs = iter(range(repeats))
-        full, stored = best_of(
-            repeats, lambda: _parse_classify_store(body, folder / f"{next(runs)}")
-        )
-        stages = _stage_times(body, folder / "stages")
-    assert stored == n, f"stored {stored} of {n}"
-    ratio = alone / full
-    mb = len(body) / 1e6
-    return [
-        Figure(f"lxml iterparse alone, {n:,} articles ({mb:.0f} MB)", _rate(alone, n)),
-        Figure("parse + classify + store", _rate(full, n)),
-        Figure("  of which", ", ".join(f"{k} {v:.2f} s" for k, v in stages.items())),
-        Figure(
-            "throughput ratio (iterparse time / full time)",
-            f"{ratio:.2f}",
-            ">= 0.40",
-            ratio >= THROUGHPUT_TARGET,
-        ),
-    ]
+    figures = []
+    for shape, records, judged in (
+        ("NCBI-shaped", ncbi_shaped_records, True),
+        ("compact", synthetic_records, False),
+    ):
+        body = pubmed_set(r.xml for r in records(n))
+        alone, count = best_of(repeats, lambda body=body: _iterparse_alone(body))
+        assert count == n, f"iterparse found {count} articles of {n}"
+        with scratch() as folder:
+            runs = iter(range(repeats))
+            full, stored = best_of(
+                repeats,
+                lambda body=body, runs=runs: _parse_classify_store(body, folder / f"{next(runs)}"),
+            )
+            stages = _stage_times(body, folder / "stages")
+        assert stored == n, f"stored {stored} of {n}"
+        ratio = alone / full
+        size = f"{len(body) / 1e6:.0f} MB, {len(body) / n / 1e3:.1f} kB a record"
+        figures += [
+            Figure(
+                f"{shape} records: lxml iterparse alone, {n:,} articles ({size})", _rate(alone, n)
+            ),
+            Figure(f"{shape} records: parse + classify + store", _rate(full, n)),
+            Figure("  of which", ", ".join(f"{k} {v:.2f} s" for k, v in stages.items())),
+            Figure(
+                f"{shape} records: throughput ratio (iterparse time / full time)",
+                f"{ratio:.2f}",
+                ">= 0.40" if judged else "",
+                ratio >= THROUGHPUT_TARGET if judged else None,
+            ),
+        ]
+    return figures
 
 
 def _rate(seconds: float, n: int) -> str:

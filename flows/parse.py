@@ -129,15 +129,19 @@ def parse_authors(author_list: etree._Element | None) -> list[str]:
     if author_list is None:
         return []
     names = []
-    for author in author_list.findall("Author"):
+    for author in author_list.iterchildren("Author"):
         if author.get("ValidYN", "Y") != "Y":
             continue
-        collective = _text(author.find("CollectiveName"))
-        last = _text(author.find("LastName"))
-        initials = _text(author.find("Initials")) or _text(author.find("ForeName"))[:1]
-        name = f"{last} {initials}".strip() if last else collective
-        if name:
-            names.append(name)
+        # Name parts are plain text (findtext is several times faster than _text, and
+        # backfills have tens of authors a record); a collective name can carry markup.
+        last = " ".join(author.findtext("LastName", "").split())
+        if last:
+            initials = author.findtext("Initials") or author.findtext("ForeName", "")[:1]
+            names.append(f"{last} {' '.join(initials.split())}".strip())
+        else:
+            collective = _text(author.find("CollectiveName"))
+            if collective:
+                names.append(collective)
     return names
 
 
