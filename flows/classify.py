@@ -1354,19 +1354,25 @@ class _CueIndex:
                 regex = re.compile(pattern)
                 if regex.groups:
                     raise ValueError(f"cue {pattern!r} must use only non-capturing groups")
-                for key in _start_keys(pattern):
+                for key in sorted(_start_keys(pattern)):  # sorted: the same order every run
                     by_key.setdefault(key, []).append((compiled, regex, before))
         self.filter = _filter_regex(set(by_key))
-        # The filter reports the deepest key; every shorter key it extends applies as well.
+        # The filter reports the deepest key; every shorter key it extends applies as well
+        # (a whole-word key only where the word ends there). Candidates keep the order of
+        # their keys in by_key.
+        position = {key: n for n, key in enumerate(by_key)}
         self.table: dict[str, tuple[_Candidate, ...]] = {}
         for deepest, _ in by_key:
-            self.table[deepest] = tuple(
-                candidate
-                for (key, whole), found in by_key.items()
-                if deepest.startswith(key)
-                and (not whole or len(deepest) == len(key) or not _is_word_char(deepest[len(key)]))
-                for candidate in found
-            )
+            applying = [
+                (prefix, whole)
+                for size in range(1, len(deepest) + 1)
+                for prefix in (deepest[:size],)
+                for whole in (False, True)
+                if (prefix, whole) in position
+                and (not whole or size == len(deepest) or not _is_word_char(deepest[size]))
+            ]
+            applying.sort(key=position.__getitem__)
+            self.table[deepest] = tuple(c for key in applying for c in by_key[key])
         # The filter reports a digit as itself; cues that start with any digit apply to each.
         digit = self.table.pop(_DIGIT_KEY, ())
         if digit:

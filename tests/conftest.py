@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,16 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_CLOUD_ENABLE_ORCHESTRATION_TELEMETRY", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 netguard.install()
+
+# pytest-xdist runs the tests in several worker processes, each with its own E-utilities
+# servers. kratom-watch paces requests per user through a file in the temp folder (as NCBI
+# counts them), so each worker gets its own temp folder: a worker's pacing tests are not
+# slowed by requests that went to another worker's server. Subprocesses inherit it.
+if worker := os.environ.get("PYTEST_XDIST_WORKER"):
+    _worker_tmp = Path(tempfile.gettempdir()) / f"kratom-watch-tests-{os.getuid()}-{worker}"
+    _worker_tmp.mkdir(exist_ok=True)
+    os.environ["TMPDIR"] = str(_worker_tmp)
+    tempfile.tempdir = None  # gettempdir() reads TMPDIR again
 
 
 def pytest_sessionfinish(session, exitstatus):
