@@ -39,10 +39,19 @@ def pytest_sessionfinish(session, exitstatus):
 
 @pytest.fixture(scope="session")
 def prefect_harness():
-    """One Prefect test server for the whole session (it takes ~12 s to start)."""
+    """One Prefect test server for the whole session (it takes ~12 s to start).
+
+    Flow-run heartbeats are off for the in-process runs: the heartbeat thread sleeps in
+    1-second steps and each run waits for it to stop (0.5 to 1 s a run). Runs in subprocesses
+    keep them, as users do.
+    """
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=120):
+    with (
+        prefect_test_harness(server_startup_timeout=120),
+        temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
+    ):
         yield
 
 

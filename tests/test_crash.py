@@ -113,14 +113,16 @@ def test_backfill_killed_with_sigkill_then_rerun_equals_an_uninterrupted_run(pre
     records = corpus_records(created)
     args = ["run", "--since", str(SINCE), "--until", str(UNTIL)]
     expected = corpus_pmids()
-    batches = -(-len(expected) // 2)
+    batch = 4
+    batches = -(-len(expected) // batch)
     killed_dir, reference_dir = tmp_path / "killed", tmp_path / "reference"
     db = killed_dir / "store.sqlite"
+    settings = {"NCBI_API_KEY": KEY, "KRATOM_WATCH_BATCH_SIZE": str(batch)}
 
     # Every batch answers half a second late: well within the 5 s timeout, so just slow.
     with EutilsServer(records) as slow:
         slow.fail("efetch", *[stall(0.5) for _ in range(batches)])
-        process = start_cli(args, environment(killed_dir, slow, prefect_env, NCBI_API_KEY=KEY))
+        process = start_cli(args, environment(killed_dir, slow, prefect_env, **settings))
         try:
             deadline = time.monotonic() + 60
             while papers_count(db) < 10 and time.monotonic() < deadline:
@@ -150,7 +152,7 @@ def test_backfill_killed_with_sigkill_then_rerun_equals_an_uninterrupted_run(pre
     # The rerun and the uninterrupted reference run (into its own store) side by side.
     with EutilsServer(records) as server:
         runs = [
-            start_cli(args, environment(folder, server, prefect_env, NCBI_API_KEY=KEY))
+            start_cli(args, environment(folder, server, prefect_env, **settings))
             for folder in (killed_dir, reference_dir)
         ]
         for process in runs:
@@ -192,13 +194,15 @@ def latest_flow_run_state() -> str:
 
 def test_scheduled_and_manual_run_at_once_share_the_store_soundly(prefect_env, tmp_path):
     since, until = last_complete_week(datetime.now(UTC).date())
-    rows = [r for r in load_corpus() if r["pmid"]]
+    rows = [r for r in load_corpus() if r["pmid"]][:20]
     records = corpus_records(lambda row: since + timedelta(days=int(row["pmid"]) % 7), rows)
     expected = {r.pmid for r in records}
 
     with EutilsServer(records) as server, SmtpServer(tmp_path) as smtp:
-        # Batches of 2 without a key: each run spends several seconds fetching, so the two
-        # overlap. Both would mail the same digest: each recipient must get it once.
+        # Batches of 2 without a key, each answered 0.6 s late: each run spends about 10 s
+        # fetching, so the two overlap even when one starts seconds after the other. Both
+        # would mail the same digest: each recipient must get it once.
+        server.fail("efetch", *[stall(0.6) for _ in range(len(records))])
         env = {**environment(tmp_path, server, prefect_env), **smtp.env()}
         scheduled = start_cli(["run", "--scheduled"], env)
         manual = start_cli(["run", "--since", str(since), "--until", str(until)], env)
