@@ -30,13 +30,10 @@ import math
 import os
 import resource
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -45,6 +42,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from flows.classify import classify
+from flows.localprefect import LocalPrefectServer
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV_SET = ROOT / "tests" / "fixtures" / "dev.jsonl"
@@ -300,12 +298,6 @@ def scratch() -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 _prefect: dict[str, str] = {}
 
 
@@ -315,51 +307,14 @@ def prefect_environment() -> dict[str, str]:
     Started on first use (10 to 20 s), in a temporary PREFECT_HOME on a free port, and stopped
     when the benchmark exits.
     """
-    if _prefect:
-        return _prefect
-    home = Path(tempfile.mkdtemp(prefix="kratom-bench-prefect-"))
-    port = _free_port()
-    env = {
-        "PREFECT_HOME": str(home),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_CLOUD_ENABLE_ORCHESTRATION_TELEMETRY": "false",
-        "DO_NOT_TRACK": "1",
-    }
-    server_env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
-    command = [str(Path(sys.executable).parent / "prefect"), "server", "start", "--no-ui"]
-    with open(home / "server.log", "wb") as output:
-        process = subprocess.Popen(
-            [*command, "--host", "127.0.0.1", "--port", str(port)],
-            env={**server_env, **env},
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, stopped as one
-        )
-
-    def stop() -> None:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-        shutil.rmtree(home, ignore_errors=True)
-
-    atexit.register(stop)
-    url = f"http://127.0.0.1:{port}/api"
-    deadline = time.monotonic() + 120
-    while True:
+    if not _prefect:
+        server = LocalPrefectServer()
+        atexit.register(server.stop)
         try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as answer:
-                if answer.status == 200:
-                    break
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"prefect server did not start; see {home / 'server.log'}")
-        time.sleep(0.5)
-    _prefect.update(env, PREFECT_API_URL=url)
+            server.wait_until_ready()
+        except RuntimeError as error:
+            raise RuntimeError(f"{error}; see {server.log}") from None
+        _prefect.update(server.env)
     return _prefect
 
 

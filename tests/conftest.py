@@ -13,6 +13,7 @@ import pytest
 from tests import netguard
 
 ROOT = Path(__file__).resolve().parent.parent
+TEST_API_KEY = "TESTKEY0000000000000000000000000000"
 
 # Before Prefect is imported anywhere: no telemetry, no Cloud, quiet logs.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -39,7 +40,8 @@ def pytest_sessionfinish(session, exitstatus):
 
 @pytest.fixture(scope="session")
 def prefect_harness():
-    """One Prefect test server for the whole session (it takes ~12 s to start).
+    """One Prefect test server for the session (each xdist worker has its own: tests read
+    back "the latest flow run"). It takes 10 to 20 s to start.
 
     Flow-run heartbeats are off for the in-process runs: the heartbeat thread sleeps in
     1-second steps and each run waits for it to stop (0.5 to 1 s a run). Runs in subprocesses
@@ -65,14 +67,18 @@ def prefect_env(prefect_harness) -> dict[str, str]:
 
 @pytest.fixture
 def kw_env(tmp_path, monkeypatch):
-    """Environment of a kratom-watch run with its own store and reports folder."""
+    """Environment of a kratom-watch run with its own store and reports folder.
+
+    With an API key (a made-up one: the test server accepts any), so runs are paced at 10
+    requests a second instead of 3; the pacing tests set their own.
+    """
     env = {
         "NCBI_EMAIL": "tests@example.org",
+        "NCBI_API_KEY": TEST_API_KEY,
         "KRATOM_WATCH_DB": str(tmp_path / "store.sqlite"),
         "KRATOM_WATCH_REPORTS": str(tmp_path / "reports"),
     }
     for name in (
-        "NCBI_API_KEY",
         "KRATOM_WATCH_EUTILS_URL",
         "KRATOM_WATCH_QUERY",
         "KRATOM_WATCH_TIMEZONE",

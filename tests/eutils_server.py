@@ -325,6 +325,7 @@ class Fault:
     fraction: float = 0.5
     seconds: float = 0.0
     drop: int = 0
+    barrier: threading.Barrier | None = None
 
 
 def http_error(
@@ -357,6 +358,12 @@ def truncated(fraction: float = 0.5) -> Fault:
 def stall(seconds: float) -> Fault:
     """Answer normally, but only after `seconds` (longer than the client's timeout)."""
     return Fault("stall", seconds=seconds)
+
+
+def together(barrier: threading.Barrier) -> Fault:
+    """Answer normally, once `barrier.parties` requests are waiting for it (at most 30 s):
+    queued for as many requests, it makes concurrent clients go on at the same moment."""
+    return Fault("together", barrier=barrier)
 
 
 def malformed() -> Fault:
@@ -517,6 +524,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(Response(fault.status, error_document(name, fault.message)))
         if kind == "stall":
             eutils._stopping.wait(fault.seconds)
+        if kind == "together":
+            with contextlib.suppress(threading.BrokenBarrierError):
+                fault.barrier.wait(timeout=30)
         if kind == "expire_webenv":
             eutils.forget(_webenv(params))
         response = eutils.respond(name, params, drop=fault.drop if kind == "short" else 0)

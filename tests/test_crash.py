@@ -1,4 +1,5 @@
-"""Real `kratom-watch run` processes: killed halfway, run twice at once, given a bad store.
+"""Real `kratom-watch run` processes: killed halfway, run twice at once, given a bad store
+(the last two in this process, through click's CliRunner).
 
 Each run is a subprocess like `run_cli` (the network guard installed, PYTHONPATH the repo)
 pointed at the session's Prefect test server through `prefect_env`.
@@ -11,15 +12,19 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from click.testing import CliRunner
 
+from flows.cli import cli
 from flows.windows import last_complete_week
 from tests.conftest import ROOT, run_cli
-from tests.eutils_server import EutilsServer, corpus_records, load_corpus, stall
+from tests.eutils_server import EutilsServer, corpus_records, load_corpus, stall, together
 from tests.smtp_server import SmtpServer
 
 FIRST_DAY = date(2026, 10, 26)
@@ -199,11 +204,15 @@ def test_scheduled_and_manual_run_at_once_share_the_store_soundly(prefect_env, t
     expected = {r.pmid for r in records}
 
     with EutilsServer(records) as server, SmtpServer(tmp_path) as smtp:
-        # Batches of 2 without a key, each answered 0.6 s late: each run spends about 10 s
-        # fetching, so the two overlap even when one starts seconds after the other. Both
-        # would mail the same digest: each recipient must get it once.
-        server.fail("efetch", *[stall(0.6) for _ in range(len(records))])
-        env = {**environment(tmp_path, server, prefect_env), **smtp.env()}
+        # Each run's search is answered once both have asked, then batches of 2 without a
+        # key, each answered 0.3 s late: the two runs fetch side by side however late one
+        # of them started. Both would mail the same digest: each recipient must get it once.
+        searched = threading.Barrier(2)
+        server.fail("esearch", together(searched), together(searched))
+        server.fail("efetch", *[stall(0.3) for _ in range(len(records))])
+        # A timeout longer than any wait for the other run to search.
+        env = {**environment(tmp_path, server, prefect_env, KRATOM_WATCH_TIMEOUT="40")}
+        env.update(smtp.env())
         scheduled = start_cli(["run", "--scheduled"], env)
         manual = start_cli(["run", "--since", str(since), "--until", str(until)], env)
         outcomes = {
@@ -271,10 +280,17 @@ def test_unwritable_reports_folder_is_one_clear_line(prefect_env, tmp_path, serv
     assert server.count() == 0  # refused at start-up, before any request
 
 
+def in_process(args: list[str], env: dict[str, str]):
+    """The CLI in this process (CliRunner): the same checks as `run_cli`, without the ~4 s
+    of a new interpreter importing Prefect. Result has returncode, stdout and stderr."""
+    result = CliRunner().invoke(cli, args, env=env, catch_exceptions=False)
+    return SimpleNamespace(returncode=result.exit_code, stdout=result.stdout, stderr=result.stderr)
+
+
 def test_corrupt_store_is_one_clear_line(prefect_env, tmp_path, server):
     (tmp_path / "store.sqlite").write_bytes(os.urandom(8192))
 
-    result = run_cli(WEEK, environment(tmp_path, server, prefect_env))
+    result = in_process(WEEK, environment(tmp_path, server, prefect_env))
 
     assert_one_clear_error(result, "Error: cannot open the store", "not a database")
     assert server.count() == 0
@@ -288,7 +304,7 @@ def test_locked_store_is_one_clear_line(prefect_env, tmp_path, server):
     try:
         started = time.monotonic()
         env = environment(tmp_path, server, prefect_env, KRATOM_WATCH_STORE_TIMEOUT="2")
-        result = run_cli(WEEK, env)
+        result = in_process(WEEK, env)
         waited = time.monotonic() - started
     finally:
         holder.execute("ROLLBACK")

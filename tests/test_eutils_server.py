@@ -5,6 +5,8 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import threading
+import time
 import urllib.error
 import urllib.request
 from datetime import date, timedelta
@@ -34,6 +36,7 @@ from tests.eutils_server import (
     record_from_sample,
     short,
     stall,
+    together,
     truncated,
 )
 
@@ -484,6 +487,26 @@ def test_stall_outlasts_a_short_client_timeout(server, capfd):
     assert [r.fault for r in server.requests] == ["stall", None]
     server.stop()  # wakes the stalled answer, whose client is gone
     assert capfd.readouterr() == ("", "")
+
+
+def test_together_answers_concurrent_requests_at_once(server):
+    barrier = threading.Barrier(2)
+    server.fail("esearch", together(barrier), together(barrier))
+    answered: list[float] = []
+
+    def search() -> None:
+        assert call(server, "esearch", term="kratom")[0] == 200
+        answered.append(time.monotonic())
+
+    first = threading.Thread(target=search)
+    first.start()
+    time.sleep(0.5)
+    assert not answered  # held until a second request arrives
+    asked_again = time.monotonic()
+    search()
+    first.join(timeout=5)
+    assert len(answered) == 2 and min(answered) >= asked_again
+    assert [r.fault for r in server.requests] == ["together", "together"]
 
 
 def test_malformed_xml_with_200(server):

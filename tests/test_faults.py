@@ -24,7 +24,6 @@ from click.testing import CliRunner
 from flows.cli import cli
 from flows.pubmed import EutilsClient
 from flows.settings import Secret, Settings
-from tests.conftest import run_cli
 from tests.eutils_server import (
     EutilsServer,
     Fault,
@@ -331,8 +330,11 @@ def error_lines(result) -> list[str]:
 
 
 def assert_one_clear_error(result, message: str | None = None):
-    """Exit 1, no traceback, nothing on stdout, one "Error: ..." line (the last one)."""
-    assert result.returncode == 1
+    """Exit 1, no traceback, nothing on stdout, one "Error: ..." line (the last one).
+
+    `result` is a subprocess's or a CliRunner's.
+    """
+    assert getattr(result, "returncode", getattr(result, "exit_code", None)) == 1
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
     errors = error_lines(result)
@@ -342,11 +344,11 @@ def assert_one_clear_error(result, message: str | None = None):
 
 
 def test_fault_that_never_clears_fails_the_run_after_bounded_retries(
-    prefect_env, env, corpus_server
+    prefect_harness, env, corpus_server
 ):
     corpus_server.fail("efetch", *[http_error(503) for _ in range(12)])
 
-    result = run_cli(WINDOW_ARGS, {**env, **prefect_env})
+    result = invoke(WINDOW_ARGS)
 
     assert_one_clear_error(result, "PubMed fetch failed after 5 attempts: HTTP 503")
     assert corpus_server.count("efetch") == 5  # bounded
@@ -357,11 +359,13 @@ def test_fault_that_never_clears_fails_the_run_after_bounded_retries(
     assert run.state.is_failed()
 
 
-def test_short_efetch_that_persists_fails_naming_the_missing_pmids(prefect_env, env, corpus_server):
+def test_short_efetch_that_persists_fails_naming_the_missing_pmids(
+    prefect_harness, env, corpus_server
+):
     # Each batch answers one article short, and so does the fetch by id of the missing ones.
     corpus_server.fail("efetch", *[short(drop=1) for _ in range(BATCHES)], short(drop=2))
 
-    result = run_cli(WINDOW_ARGS, {**env, **prefect_env})
+    result = invoke(WINDOW_ARGS)
 
     by_id = [r for r in corpus_server.requests if r.endpoint == "efetch"][-1]
     asked = by_id.params["id"].split(",")

@@ -14,7 +14,6 @@ from flows.cli import cli
 from flows.digest import build_digest, render_digest
 from flows.mail import DigestFiles, MailError, build_message, send_messages
 from flows.settings import load_settings
-from tests.conftest import run_cli
 from tests.eutils_server import EutilsServer, corpus_records
 from tests.smtp_server import PASSWORD, SmtpServer
 from tests.test_digest import paper
@@ -134,14 +133,12 @@ def defer_second_message(smtp: SmtpServer) -> list[str]:
     return answers
 
 
-def test_permanent_failure_fails_the_run_and_keeps_the_digest(prefect_env, env, smtp):
+def test_permanent_failure_fails_the_run_and_keeps_the_digest(prefect_harness, env, smtp):
     smtp.fail_next("554 5.7.1 Message refused")
 
-    result = run_cli(
-        WINDOW, {**env, **smtp.env(), **prefect_env, "KRATOM_WATCH_RETRY_BACKOFF": "0"}
-    )
+    result = CliRunner().invoke(cli, WINDOW, env={"KRATOM_WATCH_RETRY_BACKOFF": "0"})
 
-    assert result.returncode == 1
+    assert result.exit_code == 1
     assert "Error: the mail server 127.0.0.1:" in result.stderr
     assert "554 5.7.1 Message refused" in result.stderr
     assert "Traceback" not in result.stderr
@@ -152,11 +149,12 @@ def test_permanent_failure_fails_the_run_and_keeps_the_digest(prefect_env, env, 
         assert db.execute("SELECT status FROM runs").fetchall() == [("failed",)]
 
 
-def test_wrong_password_is_one_clear_line(prefect_env, env, smtp):
-    changed = {**smtp.env(), "KRATOM_WATCH_SMTP_PASSWORD": "wrong-password-xyz"}
-    result = run_cli(WINDOW, {**env, **changed, **prefect_env})
+def test_wrong_password_is_one_clear_line(prefect_harness, env, smtp):
+    result = CliRunner().invoke(
+        cli, WINDOW, env={"KRATOM_WATCH_SMTP_PASSWORD": "wrong-password-xyz"}
+    )
 
-    assert result.returncode == 1
+    assert result.exit_code == 1
     assert "refused the login for KRATOM_WATCH_SMTP_USER: 535" in result.stderr
     assert "wrong-password-xyz" not in result.stderr
     assert "Traceback" not in result.stderr

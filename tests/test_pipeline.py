@@ -182,12 +182,12 @@ def test_bad_input_gets_one_clear_line(kw_env, args, env_changes, message):
     assert result.stdout == ""
 
 
-def test_query_rejected_by_pubmed_fails_the_run(prefect_env, env, corpus_server):
+def test_query_rejected_by_pubmed_fails_the_run(prefect_harness, env, corpus_server):
     corpus_server.fail("esearch", error_body("Invalid query: unbalanced parentheses"))
 
-    result = run_cli(["run", "--since", str(SINCE), "--until", str(UNTIL)], {**env, **prefect_env})
+    result = invoke(["run", "--since", str(SINCE), "--until", str(UNTIL)])
 
-    assert result.returncode == 1
+    assert result.exit_code == 1
     assert result.stderr.endswith(
         "Error: PubMed rejected the search: Invalid query: unbalanced parentheses\n"
     )
