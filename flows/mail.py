@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from html import escape
 from pathlib import Path
 
 from flows.errors import KratomWatchError
@@ -29,6 +30,10 @@ from flows.settings import MailSettings
 log = logging.getLogger("kratom_watch.mail")
 
 MAX_ATTEMPTS = 4
+# Attachments larger than this in all stay in the reports folder, and the message says so:
+# mail servers refuse messages over 10 to 25 MB (base64 adds a third), and a backfill's CSV
+# and RIS run to tens of megabytes.
+ATTACHMENT_LIMIT = 10_000_000
 
 
 class MailError(KratomWatchError):
@@ -58,15 +63,33 @@ class DigestFiles:
         )
 
 
-def build_message(files: DigestFiles, subject: str, sender: str, recipient: str) -> EmailMessage:
+def build_message(
+    files: DigestFiles,
+    subject: str,
+    sender: str,
+    recipient: str,
+    attachment_limit: int = ATTACHMENT_LIMIT,
+) -> EmailMessage:
     message = EmailMessage()
     message["Subject"] = subject
     message["From"] = sender
     message["To"] = recipient
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2])
-    message.set_content(files.text.read_text(encoding="utf-8"))
+    text = files.text.read_text(encoding="utf-8")
     html = files.html.read_text(encoding="utf-8")
+    size = sum(path.stat().st_size for path in files.attachments)
+    attachments = files.attachments if size <= attachment_limit else ()
+    if files.attachments and not attachments:
+        folder = files.attachments[0].parent
+        names = " and ".join(path.name for path in files.attachments)
+        note = (
+            f"The CSV and RIS files ({size / 1e6:.0f} MB) are too large to attach; "
+            f"they are in {folder}: {names}."
+        )
+        text = f"{text.rstrip()}\n\n{note}\n"
+        html = html.replace("</body>", f'<p style="margin:24px 0 0">{escape(note)}</p></body>', 1)
+    message.set_content(text)
     chart_id = make_msgid(domain=sender.rpartition("@")[2])
     if files.chart is not None:
         # In mail the chart travels inline, below the papers.
@@ -82,7 +105,7 @@ def build_message(files: DigestFiles, subject: str, sender: str, recipient: str)
         html_part.add_related(
             files.chart.read_bytes(), "image", "png", cid=chart_id, filename=files.chart.name
         )
-    for path in files.attachments:
+    for path in attachments:
         maintype, subtype = _content_type(path)
         message.add_attachment(
             path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name

@@ -79,6 +79,22 @@ def test_message_structure(tmp_path, smtp):
     assert [r["pmid"] for r in rows] == ["2", "1", "3"]
 
 
+def test_attachments_too_large_for_mail_stay_in_the_reports_folder(tmp_path):
+    files = digest_files(tmp_path)
+    size = sum(path.stat().st_size for path in files.attachments)
+
+    message = build_message(files, "kratom-watch test", "kw@example.org", "r@example.org", size - 1)
+
+    assert [part.get_filename() for part in message.iter_attachments()] == []
+    for kind in ("plain", "html"):
+        body = message.get_body((kind,)).get_content()
+        assert "too large to attach" in " ".join(body.split())
+        assert files.attachments[0].name in body and files.attachments[1].name in body
+    # At the limit they are attached.
+    message = build_message(files, "kratom-watch test", "kw@example.org", "r@example.org", size)
+    assert len(list(message.iter_attachments())) == 2
+
+
 def test_run_mails_each_recipient_once(prefect_harness, env, smtp):
     first = CliRunner().invoke(cli, WINDOW)
     assert first.exit_code == 0, first.output
