@@ -56,21 +56,30 @@ def iter_papers(source: bytes | io.BufferedIOBase) -> Iterator[Paper]:
 
 
 def parse_article(article: etree._Element) -> Paper:
+    # Lookups by plain tag name, one level at a time: lxml answers those in C, while a path
+    # ("Journal/Title") goes through its Python ElementPath (about 5 us a call, and a backfill
+    # makes tens of them per record: flows/bench.py throughput).
     citation = article.find("MedlineCitation")
     art = citation.find("Article")
+    journal = art.find("Journal")
+    pub_date = _child(journal, "JournalIssue", "PubDate")
+    data = article.find("PubmedData")
     return Paper(
         pmid=parse_pmid(citation),
         title=parse_title(art.find("ArticleTitle"), art.find("VernacularTitle")),
         abstract=parse_abstract(art.find("Abstract")),
         authors=parse_authors(art.find("AuthorList")),
-        journal=_text(art.find("Journal/Title")),
-        pub_year=parse_pub_year(art.find("Journal/JournalIssue/PubDate")),
-        pub_date=parse_pub_date(art.find("Journal/JournalIssue/PubDate")),
-        entry_date=parse_entry_date(article.find("PubmedData/History")),
-        doi=parse_doi(article.find("PubmedData/ArticleIdList"), art),
-        publication_types=[_text(t) for t in art.findall("PublicationTypeList/PublicationType")],
+        journal=_text(_child(journal, "Title")),
+        pub_year=parse_pub_year(pub_date),
+        pub_date=parse_pub_date(pub_date),
+        entry_date=parse_entry_date(_child(data, "History")),
+        doi=parse_doi(_child(data, "ArticleIdList"), art),
+        publication_types=[
+            _text(t) for t in _children(art, "PublicationTypeList", "PublicationType")
+        ],
         mesh_terms=[
-            _text(d) for d in citation.findall("MeshHeadingList/MeshHeading/DescriptorName")
+            _text(heading.find("DescriptorName"))
+            for heading in _children(citation, "MeshHeadingList", "MeshHeading")
         ],
         notices=parse_notices(citation.find("CommentsCorrectionsList")),
     )
@@ -166,11 +175,10 @@ def parse_pub_year(pub_date: etree._Element | None) -> int | None:
 def parse_pub_date(pub_date: etree._Element | None) -> str:
     if pub_date is None:
         return ""
-    medline = _text(pub_date.find("MedlineDate"))
-    if medline:
-        return medline
-    parts = [_text(pub_date.find(f)) for f in ("Year", "Season", "Month", "Day")]
-    return " ".join(p for p in parts if p)
+    parts = {child.tag: _text(child) for child in pub_date}
+    if parts.get("MedlineDate"):
+        return parts["MedlineDate"]
+    return " ".join(parts[f] for f in ("Year", "Season", "Month", "Day") if parts.get(f))
 
 
 def parse_entry_date(history: etree._Element | None) -> date | None:
@@ -181,8 +189,11 @@ def parse_entry_date(history: etree._Element | None) -> date | None:
     """
     if history is None:
         return None
+    by_status: dict[str | None, etree._Element] = {}
+    for element in history:
+        by_status.setdefault(element.get("PubStatus"), element)  # the first of each status
     for status in ("pubmed", "entrez"):
-        element = history.find(f"PubMedPubDate[@PubStatus='{status}']")
+        element = by_status.get(status)
         if element is not None:
             found = _date(element)
             if found:
@@ -203,7 +214,8 @@ def parse_doi(article_ids: etree._Element | None, article: etree._Element | None
 
 
 def _date(element: etree._Element) -> date | None:
-    year, month, day = (_text(element.find(f)) for f in ("Year", "Month", "Day"))
+    parts = {child.tag: _text(child) for child in element}
+    year, month, day = (parts.get(f, "") for f in ("Year", "Month", "Day"))
     if not year.isdigit():
         return None
     month_number = int(month) if month.isdigit() else _MONTHS.get(month[:3].lower(), 1)
@@ -213,8 +225,24 @@ def _date(element: etree._Element) -> date | None:
         return None
 
 
+def _child(element: etree._Element | None, *tags: str) -> etree._Element | None:
+    """element/tag/tag..., by plain-tag lookups; None as soon as a step is missing."""
+    for tag in tags:
+        if element is None:
+            return None
+        element = element.find(tag)
+    return element
+
+
+def _children(element: etree._Element | None, tag: str, item: str) -> list[etree._Element]:
+    """The `item` elements of element/tag (a list such as PublicationTypeList)."""
+    parent = _child(element, tag)
+    return [] if parent is None else parent.findall(item)
+
+
 def _text(element: etree._Element | None) -> str:
     """All text inside an element, markup dropped, whitespace collapsed."""
     if element is None:
         return ""
-    return " ".join("".join(element.itertext()).split())
+    text = "".join(element.itertext()) if len(element) else element.text or ""
+    return " ".join(text.split())
