@@ -211,8 +211,7 @@ def test_scheduled_and_manual_run_at_once_share_the_store_soundly(prefect_env, t
         server.fail("esearch", together(searched), together(searched))
         server.fail("efetch", *[stall(0.3) for _ in range(len(records))])
         # A timeout longer than any wait for the other run to search.
-        env = {**environment(tmp_path, server, prefect_env, KRATOM_WATCH_TIMEOUT="40")}
-        env.update(smtp.env())
+        env = environment(tmp_path, server, prefect_env, KRATOM_WATCH_TIMEOUT="40", **smtp.env())
         scheduled = start_cli(["run", "--scheduled"], env)
         manual = start_cli(["run", "--since", str(since), "--until", str(until)], env)
         outcomes = {
