@@ -1,4 +1,4 @@
-"""A throwaway Prefect server on this machine, for the benchmark and the test suite.
+"""A throwaway Prefect server on this machine, for the benchmark (flows/bench.py).
 
 `prefect server start` in a temporary PREFECT_HOME (its own SQLite database) on a free
 loopback port. Starting it does not wait, so the caller can do other work while the server
@@ -51,7 +51,20 @@ class LocalPrefectServer:
         return self.home / "server.log"
 
     def wait_until_ready(self, timeout: float = 120) -> None:
-        wait_until_healthy(self.url, timeout, self.process)
+        """Wait for the server to answer its health check."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.url}/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        return
+            except OSError:
+                pass
+            if self.process.poll() is not None:
+                raise RuntimeError(f"prefect server exited ({self.process.returncode})")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"prefect server did not start in {timeout:.0f} s")
+            time.sleep(0.25)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -62,22 +75,3 @@ class LocalPrefectServer:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         shutil.rmtree(self.home, ignore_errors=True)
-
-
-def wait_until_healthy(
-    url: str, timeout: float = 120, process: subprocess.Popen | None = None
-) -> None:
-    """Wait for a Prefect API at `url` to answer its health check."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            pass
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"the Prefect server at {url} exited ({process.returncode})")
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"the Prefect server at {url} did not start in {timeout:.0f} s")
-        time.sleep(0.25)
