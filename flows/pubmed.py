@@ -69,8 +69,12 @@ class _Pacer:
     """At most one request per `interval` seconds across every thread and process of the user.
 
     NCBI counts requests per user, so a scheduled run and a manual rerun at
-    the same time must share one pace: the next free slot lives in a small
-    file under the temp folder, taken in turn under an exclusive lock.
+    the same time must share one pace: the time before which no request may
+    leave lives in a small file under the temp folder, read and written under
+    an exclusive lock. A request claims its turn only when that time has come,
+    and sets the next one from the moment it claimed: a waiter that wakes up
+    late (a busy machine) delays the requests after it instead of sending two
+    of them closer together than `interval`.
     """
 
     def __init__(self, path: Path) -> None:
@@ -78,23 +82,24 @@ class _Pacer:
         self._lock = threading.Lock()
 
     def wait(self, interval: float) -> None:
-        with self._lock, open(self.path, "a+", encoding="ascii") as slot:
-            fcntl.flock(slot, fcntl.LOCK_EX)
-            slot.seek(0)
-            try:
-                booked = float(slot.read() or 0)
-            except ValueError:
-                booked = 0.0
-            now = time.time()
-            if booked - now > 60:  # the clock went back, or a stray file: start afresh
-                booked = now
-            start = max(now, booked)
-            slot.seek(0)
-            slot.truncate()
-            slot.write(repr(start + interval))
-            slot.flush()
-        if start > now:
-            time.sleep(start - now)
+        while True:
+            with self._lock, open(self.path, "a+", encoding="ascii") as slot:
+                fcntl.flock(slot, fcntl.LOCK_EX)
+                slot.seek(0)
+                try:
+                    free_at = float(slot.read() or 0)
+                except ValueError:
+                    free_at = 0.0
+                now = time.time()
+                if free_at - now > 60:  # the clock went back, or a stray file: start afresh
+                    free_at = now
+                if free_at <= now:
+                    slot.seek(0)
+                    slot.truncate()
+                    slot.write(repr(now + interval))
+                    slot.flush()
+                    return
+            time.sleep(free_at - now)
 
 
 _PACER = _Pacer(Path(tempfile.gettempdir()) / f"kratom-watch-pacing-{os.getuid()}")
