@@ -362,6 +362,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters["thousands"] = "{:,}".format  # 12345 -> "12,345"
     exports.add_markdown_filters(env)
     return env
 
