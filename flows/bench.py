@@ -224,7 +224,7 @@ def _tasks_as_functions() -> Iterator[None]:
     """The pipeline's tasks replaced by their plain functions (`.fn`), for a run without Prefect."""
     from flows import pipeline
 
-    names = ("search_window", "search_modified", "fetch_batch", "fetch_missing", "classify_batch")
+    names = ("search_window", "search_modified", "fetch_batch", "fetch_missing")
     saved = {name: getattr(pipeline, name) for name in (*names, "store_batch", "render")}
     saved["send_digest"] = pipeline.send_digest
     for name, task in saved.items():
@@ -351,21 +351,31 @@ PEAK_FILE_VARIABLE = "KRATOM_BENCH_PEAK_FILE"
 
 
 def write_peak_rss() -> None:
-    """At a child's exit: its peak RSS (VmHWM) into the file the benchmark named."""
-    status = Path("/proc/self/status").read_text()
-    peak_kb = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))
-    Path(os.environ[PEAK_FILE_VARIABLE]).write_text(peak_kb)
+    """At a child's exit: its peak RSS (VmHWM) plus its worker processes' into the file the
+    benchmark named. Runs before flows.workers stops them (registered after it)."""
+    from flows.workers import worker_pids
+
+    peak_kb = sum(_peak_kb(pid) for pid in ("self", *worker_pids()))
+    Path(os.environ[PEAK_FILE_VARIABLE]).write_text(str(peak_kb))
+
+
+def _peak_kb(pid: int | str) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
 
 
 def child_peak_rss_mb(code: str, args: list[str], env: dict[str, str], folder: Path) -> float:
-    """Run `python -c code args...` from the repo root; its peak RSS in MB.
+    """Run `python -c code args...` from the repo root; its peak RSS in MB, with its workers'.
 
     The child reports its own VmHWM at exit. Not ru_maxrss: on Linux that also counts the
     parent's RSS at fork time (here the E-utilities server with 100,000 records, ~600 MB),
     which would hide a small run's real figure.
     """
     peak_file = folder / "peak-kb"
-    code = f"import atexit, flows.bench; atexit.register(flows.bench.write_peak_rss); {code}"
+    code = (
+        "import atexit, flows.bench, flows.workers; "
+        f"atexit.register(flows.bench.write_peak_rss); {code}"
+    )
     with open(folder / "child.out", "wb") as out, open(folder / "child.err", "wb") as err:
         result = subprocess.run(
             [sys.executable, "-c", code, *args],
@@ -480,13 +490,26 @@ def bench_throughput(quick: bool = False) -> list[Figure]:
     """Parse + classify + store of one PubmedArticleSet vs lxml iterparse alone, same bytes.
 
     Measured on records shaped like NCBI's (the target) and on the compact corpus-only
-    records the other sections use, whose few bytes leave lxml little to do.
+    records the other sections use, whose few bytes leave lxml little to do. The answer is
+    read as the pipeline reads one: by flows.workers with the default number of worker
+    processes, started beforehand as a run starts them while its first answer downloads.
     """
+    from flows import workers
+    from flows.settings import default_workers
     from tests.eutils_server import pubmed_set
 
     n = 300 if quick else 10_000
     repeats = 1 if quick else REPEATS
-    figures = []
+    helpers = default_workers()
+    started = time.perf_counter()
+    workers.start_workers(helpers)
+    workers.read_answer(pubmed_set(r.xml for r in synthetic_records(workers.MIN_ARTICLES)), helpers)
+    figures = [
+        Figure(
+            "worker processes (KRATOM_WATCH_WORKERS default: cores - 1, at most 3)",
+            f"{helpers}, started and first answer read in {time.perf_counter() - started:.2f} s",
+        )
+    ]
     for shape, records, judged in (
         ("NCBI-shaped", ncbi_shaped_records, True),
         ("compact", synthetic_records, False),
@@ -498,7 +521,9 @@ def bench_throughput(quick: bool = False) -> list[Figure]:
             runs = iter(range(repeats))
             full, stored = best_of(
                 repeats,
-                lambda body=body, runs=runs: _parse_classify_store(body, folder / f"{next(runs)}"),
+                lambda body=body, runs=runs: _read_and_store(
+                    body, folder / f"{next(runs)}", helpers
+                ),
             )
             stages = _stage_times(body, folder / "stages")
         assert stored == n, f"stored {stored} of {n}"
@@ -509,7 +534,10 @@ def bench_throughput(quick: bool = False) -> list[Figure]:
                 f"{shape} records: lxml iterparse alone, {n:,} articles ({size})", _rate(alone, n)
             ),
             Figure(f"{shape} records: parse + classify + store", _rate(full, n)),
-            Figure("  of which", ", ".join(f"{k} {v:.2f} s" for k, v in stages.items())),
+            Figure(
+                "  each stage in this process alone",
+                ", ".join(f"{k} {v:.2f} s" for k, v in stages.items()),
+            ),
             Figure(
                 f"{shape} records: throughput ratio (iterparse time / full time)",
                 f"{ratio:.2f}",
@@ -555,23 +583,22 @@ def _batches(items, size: int = 500) -> Iterator[list]:
         yield batch
 
 
-def _parse_classify_store(body: bytes, db_path: Path) -> int:
-    """As the pipeline does per efetch answer: batches of 500 parsed, classified, upserted."""
-    from flows.parse import iter_papers
-    from flows.pipeline import classify_papers
+def _read_and_store(body: bytes, db_path: Path, helpers: int) -> int:
+    """As the pipeline does with an efetch answer: read it, then upsert it 500 at a time."""
     from flows.store import Store
+    from flows.workers import read_answer
 
     with Store(db_path) as store:
-        for batch in _batches(iter_papers(body)):
-            store.upsert_papers(classify_papers(batch))
+        for batch in _batches(read_answer(body, helpers)):
+            store.upsert_papers(batch)
         return store.count_papers()
 
 
 def _stage_times(body: bytes, db_path: Path) -> dict[str, float]:
-    """Each stage alone, once: where the full run's time goes."""
+    """Each stage alone, once, in one process: where the time goes."""
     from flows.parse import iter_papers
-    from flows.pipeline import classify_papers
     from flows.store import Store
+    from flows.workers import classify_papers
 
     start = time.perf_counter()
     papers = list(iter_papers(body))

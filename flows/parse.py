@@ -9,6 +9,7 @@ The DTD is never loaded: PubMed XML uses only the predefined entities.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from datetime import date
 
@@ -24,6 +25,11 @@ _MONTHS = {
         ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1
     )
 }
+
+
+def read_papers(body: bytes) -> list[Paper]:
+    """The papers of an efetch answer, unclassified."""
+    return list(iter_papers(body))
 
 
 def iter_papers(source: bytes | io.BufferedIOBase) -> Iterator[Paper]:
@@ -53,6 +59,30 @@ def iter_papers(source: bytes | io.BufferedIOBase) -> Iterator[Paper]:
                 del parent[0]
     except etree.XMLSyntaxError as error:
         raise PubMedError(f"efetch answered malformed XML: {error}") from None
+
+
+_ARTICLE_START = re.compile(rb"<Pubmed(?:Book)?Article>")
+_SET_END = b"</PubmedArticleSet>"
+
+
+def split_answer(body: bytes, articles: int) -> list[bytes]:
+    """An efetch answer cut into PubmedArticleSets of `articles` articles, to read apart.
+
+    Each piece is the answer's head (XML declaration, DOCTYPE, <PubmedArticleSet>), its
+    articles, and the closing tag. In XML text "<" is always escaped, so "<PubmedArticle>"
+    outside a comment or CDATA section is a real start tag. Answers that have either, or an
+    NCBI <ERROR>, or no closing tag after the last article are not cut ([]): reading them
+    whole says what is wrong with them.
+    """
+    starts = [m.start() for m in _ARTICLE_START.finditer(body)]
+    end = body.rfind(_SET_END)
+    if len(starts) <= articles or end < starts[-1]:
+        return []
+    if any(marker in body for marker in (b"<!--", b"<![CDATA[", b"<ERROR")):
+        return []
+    head = body[: starts[0]]
+    cuts = [*starts[::articles], end]
+    return [head + body[a:b] + _SET_END for a, b in zip(cuts, cuts[1:], strict=False)]
 
 
 def parse_article(article: etree._Element) -> Paper:

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
@@ -24,8 +25,8 @@ from prefect.cache_policies import NONE
 from prefect.states import Completed, Failed
 from prefect.utilities.annotations import quote
 
-from flows import pubmed  # pubmed.ESEARCH_MAX_IDS is read at call time (tests lower it)
-from flows.classify import CLASSIFIER_VERSION, classify
+from flows import pubmed, workers  # pubmed.ESEARCH_MAX_IDS is read at call time (tests lower it)
+from flows.classify import CLASSIFIER_VERSION
 from flows.designs import design
 from flows.digest import PaperUpdate, digest_from_store, render_digest
 from flows.errors import KratomWatchError, PubMedError
@@ -45,19 +46,6 @@ KINDS = ("manual", "scheduled")
 
 def open_store(settings: Settings) -> Store:
     return Store(settings.db_path, timeout=settings.store_timeout)
-
-
-def classify_papers(papers: list[Paper]) -> list[Paper]:
-    for paper in papers:
-        result = classify(
-            paper.title_text, paper.abstract_text, paper.publication_types, paper.mesh_terms
-        )
-        paper.design = result.design
-        paper.depression_relevant = result.depression_relevant
-        paper.evidence = list(result.evidence)
-        paper.confidence = result.confidence
-        paper.classifier_version = CLASSIFIER_VERSION
-    return papers
 
 
 def paper_updates(changed: list[tuple[Paper, Paper]], reported: set[str]) -> list[PaperUpdate]:
@@ -93,17 +81,22 @@ def search_modified(settings: Settings, since: date, until: date) -> SearchResul
 
 @task(name="fetch-batch", cache_policy=NONE)
 def fetch_batch(settings: Settings, search: SearchResult, start: int) -> list[Paper]:
-    return EutilsClient(settings).fetch_batch(search, start, settings.batch_size)
+    """One batch of the search, parsed and classified."""
+    return _client(settings).fetch_batch(search, start, settings.batch_size)
 
 
 @task(name="fetch-by-id", cache_policy=NONE)
 def fetch_missing(settings: Settings, pmids: list[str]) -> list[Paper]:
-    return EutilsClient(settings).fetch_ids(pmids)
+    return _client(settings).fetch_ids(pmids)
 
 
-@task(name="classify", cache_policy=NONE)
-def classify_batch(papers: list[Paper]) -> list[Paper]:
-    return classify_papers(papers)
+def _client(settings: Settings) -> EutilsClient:
+    # Each answer is parsed and classified as it is read, on several cores when it is
+    # large: the pieces of an answer go to worker processes as bytes and come back as
+    # classified papers (flows.workers).
+    return EutilsClient(
+        settings, read_articles=partial(workers.read_answer, workers=settings.workers)
+    )
 
 
 @task(name="store", cache_policy=NONE)
@@ -338,6 +331,8 @@ def _collect(settings: Settings, since: date, until: date, logger, collected=Non
         return collected
 
     batches = math.ceil(search.count / settings.batch_size)
+    if settings.workers and search.count >= workers.MIN_ARTICLES:
+        workers.start_workers(settings.workers)  # they start while the first batch downloads
     logger.info(
         "%d records; fetching in %d batch(es) of %d", search.count, batches, settings.batch_size
     )
@@ -353,7 +348,7 @@ def _collect(settings: Settings, since: date, until: date, logger, collected=Non
             logger.warning("the search expired on NCBI's history server; searching again")
             search = search_window(settings, since, until)
             continue
-        collected.keep(_classify_and_store(settings, papers))
+        collected.keep(_store(settings, papers))
         start += settings.batch_size
 
     with open_store(settings) as store:
@@ -362,7 +357,7 @@ def _collect(settings: Settings, since: date, until: date, logger, collected=Non
     if missing:
         # efetch can answer fewer articles than asked; ask again by id, once.
         logger.warning("%d records missing after the batches; fetching them by id", len(missing))
-        collected.keep(_classify_and_store(settings, fetch_missing(settings, missing)))
+        collected.keep(_store(settings, fetch_missing(settings, missing)))
         with open_store(settings) as store:
             known = store.known_pmids(missing)
         missing = [p for p in missing if p not in known]
@@ -378,10 +373,10 @@ def _collect(settings: Settings, since: date, until: date, logger, collected=Non
     return collected
 
 
-def _classify_and_store(settings: Settings, papers: list[Paper]) -> Upserted:
+def _store(settings: Settings, papers: list[Paper]) -> Upserted:
     # quote(): Prefect would otherwise walk every paper of the batch looking for
     # futures to resolve, about 2 ms a record (measured by flows/bench.py).
-    return store_batch(settings, quote(classify_batch(quote(papers))))
+    return store_batch(settings, quote(papers))
 
 
 def _revisit(settings, run_id, since, until, collected: Collected, logger) -> None:
@@ -404,7 +399,7 @@ def _revisit(settings, run_id, since, until, collected: Collected, logger) -> No
     logger.info("%d earlier-reported papers changed in PubMed; fetching them", len(candidates))
     for start in range(0, len(candidates), settings.batch_size):
         batch = candidates[start : start + settings.batch_size]
-        collected.keep(_classify_and_store(settings, fetch_missing(settings, batch)))
+        collected.keep(_store(settings, fetch_missing(settings, batch)))
 
 
 def _publish_artifacts(report: Report, since: date, until: date, kind: str) -> None:
@@ -455,6 +450,6 @@ def reclassify_store(settings: Settings) -> tuple[int, int]:
     with open_store(settings) as store:
         stale = store.papers_not_of_version(CLASSIFIER_VERSION)
         before = {p.pmid: p.design for p in stale}
-        result = store.upsert_papers(classify_papers(stale))
+        result = store.upsert_papers(workers.classify_papers(stale))
     changed = sum(1 for _, now in result.changed if before[now.pmid] != now.design)
     return changed, len(stale)

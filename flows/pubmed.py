@@ -41,7 +41,7 @@ from lxml import etree
 
 from flows.errors import PubMedError
 from flows.models import Paper
-from flows.parse import iter_papers
+from flows.parse import read_papers
 from flows.settings import NCBI_EUTILS_URL, Settings
 
 log = logging.getLogger("kratom_watch.pubmed")
@@ -157,9 +157,17 @@ class WebEnvExpired(PubMedError):
 
 class EutilsClient:
     def __init__(
-        self, settings: Settings, *, backoff: float | None = None, max_attempts: int = MAX_ATTEMPTS
+        self,
+        settings: Settings,
+        *,
+        backoff: float | None = None,
+        max_attempts: int = MAX_ATTEMPTS,
+        read_articles: Callable[[bytes], list[Paper]] = read_papers,
     ):
+        """`read_articles` turns an efetch answer into papers (the pipeline's also classifies
+        them, on several cores); a PubMedError from it makes the answer worth another try."""
         self.settings = settings
+        self._read_articles = read_articles
         self.backoff = settings.retry_backoff if backoff is None else backoff
         self.max_attempts = max_attempts
         api_key = settings.ncbi_api_key
@@ -217,7 +225,7 @@ class EutilsClient:
                 retmode="xml",
                 **self._identity,
             ),
-            _parse_articles,
+            self._articles,
         )
 
     def fetch_ids(self, pmids: list[str]) -> list[Paper]:
@@ -225,8 +233,14 @@ class EutilsClient:
         return self._call(
             "fetch",
             lambda: Entrez.efetch(db="pubmed", id=",".join(pmids), retmode="xml", **self._identity),
-            _parse_articles,
+            self._articles,
         )
+
+    def _articles(self, body: bytes) -> list[Paper]:
+        try:
+            return self._read_articles(body)
+        except PubMedError as error:
+            raise MalformedAnswer(str(error)) from None
 
     def _call(self, name: str, open_request: Callable, parse: Callable[[bytes], T]) -> T:
         """Open, read and parse one E-utilities request, retrying transient failures."""
@@ -303,13 +317,6 @@ def _answer_error(name: str, message: str, prefix: str = "") -> Exception:
     if "unable to obtain query" in lowered or "webenv" in lowered:
         return WebEnvExpired(f"the search expired on NCBI's history server ({message})")
     return PubMedError(f"PubMed rejected the {name}: {prefix}{message}")
-
-
-def _parse_articles(body: bytes) -> list[Paper]:
-    try:
-        return list(iter_papers(body))
-    except PubMedError as error:
-        raise MalformedAnswer(str(error)) from None
 
 
 def _parse_search(body: bytes) -> SearchResult:
