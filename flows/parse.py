@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
 
 from lxml import etree
@@ -65,14 +66,32 @@ _ARTICLE_START = re.compile(rb"<Pubmed(?:Book)?Article>")
 _SET_END = b"</PubmedArticleSet>"
 
 
-def split_answer(body: bytes, articles: int) -> list[bytes]:
-    """An efetch answer cut into PubmedArticleSets of `articles` articles, to read apart.
+@dataclass(frozen=True)
+class Piece:
+    """Some articles of an efetch answer, to be read as a PubmedArticleSet of their own: the
+    answer's head (XML declaration, DOCTYPE, <PubmedArticleSet>), the articles and the
+    closing tag. Views into the answer, so cutting it copies nothing."""
 
-    Each piece is the answer's head (XML declaration, DOCTYPE, <PubmedArticleSet>), its
-    articles, and the closing tag. In XML text "<" is always escaped, so "<PubmedArticle>"
-    outside a comment or CDATA section is a real start tag. Answers that have either, or an
-    NCBI <ERROR>, or no closing tag after the last article are not cut ([]): reading them
-    whole says what is wrong with them.
+    body: bytes
+    head_end: int
+    start: int
+    end: int
+
+    def parts(self) -> tuple[memoryview, memoryview, bytes]:
+        view = memoryview(self.body)
+        return view[: self.head_end], view[self.start : self.end], _SET_END
+
+    def __bytes__(self) -> bytes:
+        return b"".join(self.parts())
+
+
+def split_answer(body: bytes, articles: int) -> list[Piece]:
+    """An efetch answer cut into pieces of `articles` articles, to read apart.
+
+    In XML text "<" is always escaped, so "<PubmedArticle>" outside a comment or CDATA
+    section is a real start tag. Answers that have either, or an NCBI <ERROR>, or no
+    closing tag after the last article are not cut ([]): reading them whole says what is
+    wrong with them.
     """
     starts = [m.start() for m in _ARTICLE_START.finditer(body)]
     end = body.rfind(_SET_END)
@@ -80,9 +99,8 @@ def split_answer(body: bytes, articles: int) -> list[bytes]:
         return []
     if any(marker in body for marker in (b"<!--", b"<![CDATA[", b"<ERROR")):
         return []
-    head = body[: starts[0]]
     cuts = [*starts[::articles], end]
-    return [head + body[a:b] + _SET_END for a, b in zip(cuts, cuts[1:], strict=False)]
+    return [Piece(body, starts[0], a, b) for a, b in zip(cuts, cuts[1:], strict=False)]
 
 
 def parse_article(article: etree._Element) -> Paper:

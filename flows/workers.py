@@ -28,13 +28,15 @@ import os
 import pickle
 import subprocess
 import sys
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
 from flows.classify import CLASSIFIER_VERSION, classify
+from flows.errors import PubMedError
 from flows.models import Paper
-from flows.parse import iter_papers, split_answer
+from flows.parse import Piece, iter_papers, split_answer
 
 log = logging.getLogger("kratom_watch.workers")
 
@@ -83,12 +85,12 @@ def read_answer(body: bytes, workers: int) -> list[Paper]:
                 helper.exchange(pieces[k + 1 :: share], io) for k, helper in enumerate(helpers)
             ]
             for n in range(0, len(pieces), share):
-                read[n] = read_here(pieces[n])
+                read[n] = read_here(bytes(pieces[n]))
             for k, exchange in enumerate(exchanges):
                 theirs = range(k + 1, len(pieces), share)
-                for n, papers in zip(theirs, exchange.result(), strict=True):
+                for n, papers in zip(theirs, exchange(), strict=True):
                     read[n] = papers
-    except _PieceFailed:
+    except (PubMedError, _PieceFailed):
         return read_here(body)
     except (OSError, EOFError) as error:
         log.warning("a worker process failed (%s); reading the answer here", error)
@@ -141,33 +143,35 @@ class _Worker:
     def alive(self) -> bool:
         return self._process.poll() is None
 
-    def exchange(self, pieces: list[bytes], io: ThreadPoolExecutor) -> Future[list]:
-        """Send `pieces` and take back their papers, each way in a thread of `io`.
+    def exchange(
+        self, pieces: list[Piece], io: ThreadPoolExecutor
+    ) -> Callable[[], list[list[Paper]]]:
+        """Send `pieces` and take back their papers, each way in a thread of `io`; returns
+        what waits for the papers.
 
-        Both ways at once: a helper blocks writing a large answer until it is read, and
-        would stop reading pieces meanwhile.
+        Both ways at once: a worker blocks writing a large answer until it is read, and
+        stops reading pieces meanwhile.
         """
         sent = io.submit(self._send, pieces)
-        answers = io.submit(self._receive, len(pieces))
-        return io.submit(self._papers, sent, answers)
+        received = io.submit(self._receive, len(pieces))
 
-    def _send(self, pieces: list[bytes]) -> None:
+        def papers() -> list[list[Paper]]:
+            sent.result()
+            return received.result()
+
+        return papers
+
+    def _send(self, pieces: list[Piece]) -> None:
         for piece in pieces:
-            _write(self._process.stdin, piece)
+            _write(self._process.stdin, *piece.parts())
 
-    def _receive(self, count: int) -> list[bytes]:
-        return [_read(self._process.stdout) for _ in range(count)]
-
-    @staticmethod
-    def _papers(sent: Future, answers: Future) -> list[list[Paper]]:
-        sent.result()
-        papers = []
-        for answer in answers.result():
-            status, value = pickle.loads(answer)
+    def _receive(self, count: int) -> list[list[Paper]]:
+        # Every answer is taken, even after a failed one, so the next answer starts afresh.
+        answers = [pickle.loads(_read(self._process.stdout)) for _ in range(count)]
+        for status, value in answers:
             if status != "ok":
                 raise _PieceFailed(value)
-            papers.append(value)
-        return papers
+        return [papers for _, papers in answers]
 
     def stop(self) -> None:
         if self.alive():
@@ -180,9 +184,10 @@ class _Worker:
         self._process.stdout.close()
 
 
-def _write(stream: BinaryIO, data: bytes) -> None:
-    stream.write(len(data).to_bytes(_LENGTH, "big"))
-    stream.write(data)
+def _write(stream: BinaryIO, *parts: bytes | memoryview) -> None:
+    stream.write(sum(map(len, parts)).to_bytes(_LENGTH, "big"))
+    for part in parts:
+        stream.write(part)
     stream.flush()
 
 

@@ -237,3 +237,35 @@ def test_run_publishes_its_summary_and_papers_as_prefect_artifacts(prefect_harne
     rows = json.loads(table.data) if isinstance(table.data, str) else table.data
     assert {row["pmid"] for row in rows} == expected
     assert all(row["pubmed"].startswith("https://pubmed.ncbi.nlm.nih.gov/") for row in rows)
+
+
+def test_large_batches_read_by_worker_processes_store_what_one_process_would(
+    prefect_harness, kw_env, tmp_path, monkeypatch
+):
+    from flows import workers
+    from flows.bench import synthetic_records, window
+
+    records = synthetic_records(workers.MIN_ARTICLES + 50, days=7)
+    since, until = window(7)
+    columns = "pmid, title, abstract, authors, design, depression_relevant, evidence, confidence"
+    stored = {}
+    with EutilsServer(records) as server:
+        monkeypatch.setenv("KRATOM_WATCH_EUTILS_URL", server.base_url)
+        monkeypatch.setenv("KRATOM_WATCH_BATCH_SIZE", str(len(records)))  # one answer
+        for helpers in (0, 1):
+            workers.stop_workers()
+            db = tmp_path / f"store-{helpers}.sqlite"
+            monkeypatch.setenv("KRATOM_WATCH_DB", str(db))
+            monkeypatch.setenv("KRATOM_WATCH_WORKERS", str(helpers))
+
+            result = invoke(["run", "--since", str(since), "--until", str(until), "--no-email"])
+
+            assert result.exit_code == 0, result.output
+            assert len(workers.worker_pids()) == helpers
+            with sqlite3.connect(db) as conn:
+                stored[helpers] = conn.execute(
+                    f"SELECT {columns} FROM papers ORDER BY pmid"
+                ).fetchall()
+    workers.stop_workers()
+    assert len(stored[0]) == len(records)
+    assert stored[1] == stored[0]
