@@ -63,6 +63,7 @@ def iter_papers(source: bytes | io.BufferedIOBase) -> Iterator[Paper]:
 
 
 _ARTICLE_START = re.compile(rb"<Pubmed(?:Book)?Article>")
+_SET_START = re.compile(rb"<PubmedArticleSet\b[^>]*>")
 _SET_END = b"</PubmedArticleSet>"
 
 
@@ -85,20 +86,24 @@ class Piece:
         return b"".join(self.parts())
 
 
-def split_answer(body: bytes, articles: int) -> list[Piece]:
-    """An efetch answer cut into pieces of `articles` articles, to read apart.
+def split_answer(body: bytes, articles: int, minimum: int = 0) -> list[Piece]:
+    """An efetch answer of at least `minimum` articles cut into pieces of `articles`
+    articles, to read apart; [] when it is to be read whole.
 
     In XML text "<" is always escaped, so "<PubmedArticle>" outside a comment or CDATA
     section is a real start tag. Answers that have either, or an NCBI <ERROR>, or no
-    closing tag after the last article are not cut ([]): reading them whole says what is
-    wrong with them.
+    closing tag after the last article, or anything but whitespace before the first
+    "<PubmedArticle>" are not cut: reading them whole says what is wrong with them.
     """
     starts = [m.start() for m in _ARTICLE_START.finditer(body)]
     end = body.rfind(_SET_END)
-    if len(starts) <= articles or end < starts[-1]:
+    if len(starts) <= articles or len(starts) < minimum or end < starts[-1]:
         return []
     if any(marker in body for marker in (b"<!--", b"<![CDATA[", b"<ERROR")):
         return []
+    opening = _SET_START.search(body, 0, starts[0])
+    if opening is None or body[opening.end() : starts[0]].strip():
+        return []  # the head would carry an article written otherwise ("<PubmedArticle >")
     cuts = [*starts[::articles], end]
     return [Piece(body, starts[0], a, b) for a, b in zip(cuts, cuts[1:], strict=False)]
 

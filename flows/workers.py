@@ -28,6 +28,7 @@ import os
 import pickle
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -45,6 +46,7 @@ MIN_ARTICLES = 300
 _LENGTH = 8
 
 _workers: list[_Worker] = []
+_in_use = threading.Lock()
 
 
 def classify_papers(papers: list[Paper]) -> list[Paper]:
@@ -72,10 +74,14 @@ def read_answer(body: bytes, workers: int) -> list[Paper]:
     Fails as reading it here would: when a piece fails, the whole answer is read again
     here, and that names the fault in the answer's own terms (line numbers, PMIDs).
     """
-    pieces = split_answer(body, PIECE_ARTICLES) if workers > 0 else []
-    if len(pieces) * PIECE_ARTICLES < MIN_ARTICLES:
+    pieces = split_answer(body, PIECE_ARTICLES, MIN_ARTICLES) if workers > 0 else []
+    if not pieces:
         return read_here(body)
-    helpers = start_workers(workers)
+    with _in_use:  # one answer at a time: the workers answer in the order they were asked
+        return _read_shared(body, pieces, start_workers(workers))
+
+
+def _read_shared(body: bytes, pieces: list[Piece], helpers: list[_Worker]) -> list[Paper]:
     # Piece n is read here when n % share == 0, else by helper n % share - 1.
     share = len(helpers) + 1
     read: list[list[Paper]] = [[] for _ in pieces]
