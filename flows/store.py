@@ -374,23 +374,28 @@ class Store:
         ]
 
 
+# As json.dumps(value, ensure_ascii=False) writes it (stored rows are compared as text), with
+# one encoder for every row instead of a new one per call.
+_to_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def _paper_row(paper: Paper) -> tuple:
     return (
         paper.pmid,
         paper.title,
-        json.dumps([[s.label, s.text] for s in paper.abstract], ensure_ascii=False),
-        json.dumps(paper.authors, ensure_ascii=False),
+        _to_json([[s.label, s.text] for s in paper.abstract]),
+        _to_json(paper.authors),
         paper.journal,
         paper.pub_year,
         paper.pub_date,
         paper.entry_date.isoformat() if paper.entry_date else None,
         paper.doi,
-        json.dumps(paper.publication_types, ensure_ascii=False),
-        json.dumps(paper.mesh_terms, ensure_ascii=False),
-        json.dumps(paper.notices, ensure_ascii=False),
+        _to_json(paper.publication_types),
+        _to_json(paper.mesh_terms),
+        _to_json(paper.notices),
         paper.design,
         int(paper.depression_relevant),
-        json.dumps(paper.evidence, ensure_ascii=False),
+        _to_json(paper.evidence),
         paper.confidence,
         paper.classifier_version,
     )
