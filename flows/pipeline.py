@@ -282,7 +282,7 @@ def _run(settings, run_id, kind, since, until, mark_sent, send_email, resend, lo
     if kind == "scheduled" or mark_sent:
         with open_store(settings) as store:
             store.mark_sent(run_id, pmids)
-    return Report(rendered, len(collected.pmids), len(collected.new), updates, mailed)
+    return Report(rendered, len(collected.pmids), collected.new, updates, mailed)
 
 
 def split_window(since: date, until: date, count: int, cap: int) -> list[tuple[date, date]]:
@@ -302,11 +302,13 @@ class Collected:
     """What a window's search found and the store now holds."""
 
     pmids: list[str] = field(default_factory=list)  # every PMID PubMed listed, in its order
-    new: set[str] = field(default_factory=set)
+    # Papers stored for the first time: a count, since a paper is new only once in a store
+    # (a backfill's 100,000 PMIDs need not be held twice).
+    new: int = 0
     changed: dict[str, tuple[Paper, Paper]] = field(default_factory=dict)
 
     def keep(self, result: Upserted) -> None:
-        self.new.update(result.new)
+        self.new += len(result.new)
         for old, now in result.changed:
             # A paper stored twice in one run (refetched by id): before = the first old.
             before = self.changed[now.pmid][0] if now.pmid in self.changed else old

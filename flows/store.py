@@ -198,7 +198,8 @@ class Store:
         now = _now()
         with self._transaction():
             before = {p.pmid: p for p in self.papers(p.pmid for p in papers)}
-            self.db.executemany(statement, [(*_paper_row(p), now, now) for p in papers])
+            # Rows made as SQLite takes them: a batch's rows are never all held at once.
+            self.db.executemany(statement, ((*_paper_row(p), now, now) for p in papers))
         return Upserted(
             new=[p.pmid for p in papers if p.pmid not in before],
             changed=[
