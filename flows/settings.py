@@ -194,7 +194,11 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_email: bool =
 
 def default_workers() -> int:
     """One helper per core beyond this process's, at most three."""
-    return max(0, min(3, len(os.sched_getaffinity(0)) - 1))
+    if hasattr(os, "sched_getaffinity"):  # the cores this process may use (Linux)
+        cores = len(os.sched_getaffinity(0))
+    else:
+        cores = os.cpu_count() or 1
+    return max(0, min(3, cores - 1))
 
 
 def read_config_file(env: Mapping[str, str]) -> dict[str, str]:
