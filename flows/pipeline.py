@@ -333,8 +333,9 @@ def _collect(settings: Settings, since: date, until: date, logger, collected=Non
         return collected
 
     batches = math.ceil(search.count / settings.batch_size)
-    if settings.workers and search.count >= workers.MIN_ARTICLES:
-        workers.start_workers(settings.workers)  # they start while the first batch downloads
+    if settings.workers and min(search.count, settings.batch_size) >= workers.MIN_ARTICLES:
+        # An answer this large is read with workers: they start while the first downloads.
+        workers.start_workers(settings.workers)
     logger.info(
         "%d records; fetching in %d batch(es) of %d", search.count, batches, settings.batch_size
     )

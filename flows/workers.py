@@ -14,9 +14,9 @@ worker: for the CLI or a Prefect deployment that is all of Prefect, hundreds
 of MB and seconds per worker.) Workers live as long as this process; a run
 starts them while its first answer is on its way (start_workers).
 
-The protocol, one piece at a time over the worker's stdin and stdout: an
-8-byte length, then the piece (bytes) one way and a pickled ("ok", papers)
-or ("failed", message) the other.
+The protocol, over the worker's stdin and stdout: each message is an 8-byte
+length, then the message. Pieces (bytes) go one way; for each, in order, a
+pickled ("ok", papers) or ("failed", message) comes back.
 """
 
 from __future__ import annotations
@@ -180,13 +180,13 @@ class _Worker:
         return [papers for _, papers in answers]
 
     def stop(self) -> None:
-        if self.alive():
+        with contextlib.suppress(BrokenPipeError):  # a dead worker's pipe, still ours to close
             self._process.stdin.close()  # the worker's end of input: it exits
-            try:
-                self._process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        try:
+            self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
         self._process.stdout.close()
 
 

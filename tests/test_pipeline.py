@@ -249,23 +249,28 @@ def test_large_batches_read_by_worker_processes_store_what_one_process_would(
     since, until = window(7)
     columns = "pmid, title, abstract, authors, design, depression_relevant, evidence, confidence"
     stored = {}
+    whole, half = len(records), len(records) // 2
+    # (batch size, workers allowed, workers that should run): one answer read alone, one
+    # answer shared with a worker, and two answers too small to be worth a worker.
+    runs = [(whole, 0, 0), (whole, 1, 1), (half, 1, 0)]
     with EutilsServer(records) as server:
         monkeypatch.setenv("KRATOM_WATCH_EUTILS_URL", server.base_url)
-        monkeypatch.setenv("KRATOM_WATCH_BATCH_SIZE", str(len(records)))  # one answer
-        for helpers in (0, 1):
+        for batch, helpers, running in runs:
             workers.stop_workers()
-            db = tmp_path / f"store-{helpers}.sqlite"
+            db = tmp_path / f"store-{batch}-{helpers}.sqlite"
             monkeypatch.setenv("KRATOM_WATCH_DB", str(db))
+            monkeypatch.setenv("KRATOM_WATCH_BATCH_SIZE", str(batch))
             monkeypatch.setenv("KRATOM_WATCH_WORKERS", str(helpers))
 
             result = invoke(["run", "--since", str(since), "--until", str(until), "--no-email"])
 
             assert result.exit_code == 0, result.output
-            assert len(workers.worker_pids()) == helpers
+            assert len(workers.worker_pids()) == running, (batch, helpers)
             with sqlite3.connect(db) as conn:
-                stored[helpers] = conn.execute(
+                stored[batch, helpers] = conn.execute(
                     f"SELECT {columns} FROM papers ORDER BY pmid"
                 ).fetchall()
     workers.stop_workers()
-    assert len(stored[0]) == len(records)
-    assert stored[1] == stored[0]
+    assert len(stored[whole, 0]) == len(records)
+    assert stored[whole, 1] == stored[whole, 0]
+    assert stored[half, 1] == stored[whole, 0]
