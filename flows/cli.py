@@ -127,7 +127,7 @@ def evaluate(file, misses) -> None:
 def reclassify() -> None:
     """Bring every stored paper's label up to the current classifier version."""
     from flows.classify import CLASSIFIER_VERSION
-    from flows.pipeline import reclassify_store
+    from flows.runs import reclassify_store
     from flows.settings import load_settings
 
     settings = _or_fail(load_settings, None, require_email=False)

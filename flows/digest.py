@@ -1,61 +1,34 @@
-"""The digest of a window: grouping and ordering in Python, presentation in templates/.
+"""The digest's data model: a window's papers grouped and ordered for reading.
 
-`build_digest` (papers in memory) or `digest_from_store` (a window of any size) turns a
-window's papers and the updates to earlier ones into a `Digest`;
-`render_digest` writes every form of it into the reports folder and rebuilds the archive
-(flows.archive). Markdown and RIS helpers live in flows.exports, the chart in flows.chart.
+`digest_from_store` turns the stored papers of a window (any size: whole records are read
+only for the papers listed) and the updates to earlier ones into a `Digest`. The order is
+the store's (Store.in_digest_order, in SQL); `build_digest` puts papers held in memory
+through the same order. The forms (HTML, text, Markdown, CSV, RIS, archive, feed) are
+renderers over this model in flows.render, flows.exports and flows.archive.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import itertools
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
-from typing import IO, TYPE_CHECKING
 from urllib.parse import quote
 
-import css_inline
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from flows import archive, chart, exports
 from flows.designs import DESIGNS, Design, design
-from flows.errors import KratomWatchError
 from flows.markup import plain_text, safe_html
-from flows.models import Paper, YearDesign
+from flows.models import Paper
+from flows.store import Store
 
-if TYPE_CHECKING:
-    from flows.store import Store
-
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 # Below this confidence the label reads "probably <design>".
 CONFIDENT = 0.6
 # The HTML, text and Markdown digests (and the feed) list at most this many papers, the
 # strongest evidence first; the counts, the CSV and the RIS cover every paper. A backfill's
 # 100,000 papers make an e-mail nobody reads, and rendering them would hold them all in memory.
 LIST_LIMIT = 500
-CSV_COLUMNS = (
-    "pmid",
-    "title",
-    "authors",
-    "journal",
-    "year",
-    "entry_date",
-    "doi",
-    "design",
-    "design_name",
-    "depression_relevant",
-    "evidence",
-    "confidence",
-    "pubmed_url",
-)
 # What can happen to a paper after an earlier digest listed it, most serious first.
 UPDATE_KINDS: dict[str, str] = {
     "retracted": "Retracted",
@@ -210,18 +183,6 @@ class Digest:
         )
 
 
-def digest_order(papers: Iterable[Paper]) -> list[Paper]:
-    """Depression-relevant first, then by evidence rank; newest entry (then PMID) first.
-
-    Store.in_digest_order sorts stored papers the same way in SQL.
-    """
-    ordered = sorted(
-        papers, key=lambda p: (p.entry_date or date.min, _pmid_key(p.pmid)), reverse=True
-    )
-    ordered.sort(key=lambda p: (not p.depression_relevant, design(p.design).rank))
-    return ordered
-
-
 def build_digest(
     papers: Iterable[Paper],
     since: date,
@@ -229,11 +190,11 @@ def build_digest(
     updates: Sequence[PaperUpdate] = (),
     limit: int = LIST_LIMIT,
 ) -> Digest:
-    """The digest of papers in memory: depression-relevant first, in sections by evidence rank."""
-    ordered = digest_order(papers)
-    by_pmid = {p.pmid: p for p in ordered}
-    rows = ((p.pmid, p.design, p.depression_relevant) for p in ordered)
-    return _assemble(rows, lambda pmids: [by_pmid[p] for p in pmids], since, until, updates, limit)
+    """The digest of papers held in memory (tests, one-off renders), in the store's order."""
+    papers = list(papers)
+    store = Store(":memory:")  # kept open by the digest, which reads records from it
+    store.upsert_papers(papers)
+    return digest_from_store(store, [p.pmid for p in papers], since, until, updates, limit)
 
 
 def digest_from_store(
@@ -351,156 +312,3 @@ def snippet(paper: Paper, sentences: int = 2) -> str:
     text = " ".join(plain_text(s.text) for s in chosen)
     parts = re.split(r"(?<=[.!?])\s+(?=[A-Z0-9])", text.strip())
     return _one_line(" ".join(parts[:sentences]))
-
-
-def _environment() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=select_autoescape(["html", "xml"]),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["thousands"] = "{:,}".format  # 12345 -> "12,345"
-    exports.add_markdown_filters(env)
-    return env
-
-
-def _markdown_environment() -> Environment:
-    """Markdown has no autoescape in Jinja: every value is escaped unless marked as Markdown."""
-    env = _environment()
-    env.finalize = exports.markdown_finalize
-    return env
-
-
-def render_html(digest: Digest) -> str:
-    """The HTML digest with its CSS inlined, as mail clients want it.
-
-    The <style> block is dropped after inlining: the layout is a fluid single column that
-    needs no media query, so the inline styles are the whole design and a client that
-    strips <style> (Gmail apps, Outlook) shows the same page as a browser.
-    """
-    html = _environment().get_template("digest.html").render(digest=digest)
-    inlined = css_inline.CSSInliner(load_remote_stylesheets=False).inline(html)
-    return _TAG_OR_TEXT.sub(_quote_text, inlined)
-
-
-# A tag (quoted attribute values may hold ">") or a run of text between tags.
-_TAG_OR_TEXT = re.compile(r"""<(?:[^>"']|"[^"]*"|'[^']*')*>|[^<]+""")
-
-
-def _quote_text(match: re.Match) -> str:
-    """Put back the &#34; that css-inline's serializer decodes in text.
-
-    Harmless to a browser either way, but a record's `href="javascript:..."` shown as text
-    should not appear verbatim in the file, where a mail filter or a grep would take it for
-    markup.
-    """
-    piece = match.group()
-    return piece if piece.startswith("<") else piece.replace('"', "&#34;")
-
-
-def render_digest(
-    digest: Digest, reports_dir: Path, store_papers: Iterable[Paper | YearDesign] | None = None
-) -> list[Path]:
-    """Write every form of a digest, then rebuild the archive; return the paths written.
-
-    The window's files come first (html, txt, md, csv, ris, png), then reports/index.html and
-    reports/feed.xml. `store_papers` (every paper in the store, or just its year and design)
-    feeds the chart; without it the chart shows the digest's own papers. Same inputs,
-    byte-identical files.
-    """
-    reports_dir = Path(reports_dir)
-    env = _environment()
-    if store_papers is None:
-        chart_papers, chart_title = digest.every_paper(), "Papers in this digest"
-    else:
-        chart_papers, chart_title = list(store_papers), "All papers in the store"
-    # Rendered one at a time, and the CSV and RIS straight into their files: a backfill's
-    # digest is large, and holding all its forms at once multiplied the peak memory
-    # (flows/bench.py memory).
-    writers: dict[str, Callable[[IO], None]] = {
-        ".html": lambda f: f.write(render_html(digest)),
-        ".txt": lambda f: f.write(env.get_template("digest.txt").render(digest=digest)),
-        ".md": lambda f: f.write(
-            _markdown_environment().get_template("digest.md").render(digest=digest)
-        ),
-        ".csv": lambda f: write_csv(digest, f),
-        ".ris": lambda f: exports.write_ris(digest, f),
-        ".png": lambda f: f.write(chart.design_chart_png(chart_papers, chart_title)),
-    }
-    try:
-        reports_dir.mkdir(parents=True, exist_ok=True)
-        paths = []
-        for suffix, write in writers.items():
-            path = reports_dir / f"{digest.stem}{suffix}"
-            _write_atomically(path, write, binary=suffix == ".png")
-            paths.append(path)
-        # The sidecar last: the archive lists a digest only once all its files are there.
-        sidecar = archive.sidecar(digest)
-        _write_atomically(reports_dir / f"{digest.stem}.json", lambda f: f.write(sidecar))
-        index, feed = archive.render_archive(reports_dir, env)
-        for path, content in (
-            (reports_dir / "index.html", index),
-            (reports_dir / "feed.xml", feed),
-        ):
-            _write_atomically(path, lambda f, content=content: f.write(content))
-            paths.append(path)
-    except OSError as error:
-        raise KratomWatchError(
-            f"cannot write the digest into {reports_dir}: {error.strerror or error}"
-        ) from None
-    return paths
-
-
-def _csv_cell(value: str) -> str:
-    # A spreadsheet runs a cell starting with = + - @ as a formula; a leading ' keeps it text.
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
-def digest_csv(digest: Digest) -> str:
-    out = io.StringIO()
-    write_csv(digest, out)
-    return out.getvalue()
-
-
-def write_csv(digest: Digest, out: IO[str]) -> None:
-    """Every paper of the digest, listed or not, one row each in digest order."""
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for view in digest.every_view():
-        p = view.paper
-        row = [
-            p.pmid,
-            view.title_text,
-            "; ".join(p.authors),
-            p.journal,
-            str(p.pub_year or ""),
-            p.entry_date.isoformat() if p.entry_date else "",
-            p.doi,
-            p.design,
-            view.design.heading,
-            str(p.depression_relevant).lower(),
-            view.evidence,
-            f"{p.confidence:.2f}",
-            view.pubmed_url,
-        ]
-        writer.writerow([_csv_cell(cell) for cell in row])
-
-
-def _write_atomically(path: Path, write: Callable[[IO], None], binary: bool = False) -> None:
-    """Readers (a mail step, a web server) never see half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        if binary:
-            with os.fdopen(fd, "wb") as f:
-                write(f)
-        else:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-                write(f)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a web server must be able to read reports
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -10,6 +10,7 @@ every design to `JOUR`; a record without a journal name is `GEN`. The design its
 
 from __future__ import annotations
 
+import csv
 import html
 import io
 import re
@@ -131,3 +132,57 @@ def write_ris(digest: Digest, out: IO[str]) -> None:
         if n:
             out.write("\r\n")
         out.write("\r\n".join(ris_record(view)) + "\r\n")
+
+
+# CSV
+
+CSV_COLUMNS = (
+    "pmid",
+    "title",
+    "authors",
+    "journal",
+    "year",
+    "entry_date",
+    "doi",
+    "design",
+    "design_name",
+    "depression_relevant",
+    "evidence",
+    "confidence",
+    "pubmed_url",
+)
+
+
+def _csv_cell(value: str) -> str:
+    # A spreadsheet runs a cell starting with = + - @ as a formula; a leading ' keeps it text.
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def digest_csv(digest: Digest) -> str:
+    out = io.StringIO()
+    write_csv(digest, out)
+    return out.getvalue()
+
+
+def write_csv(digest: Digest, out: IO[str]) -> None:
+    """Every paper of the digest, listed or not, one row each in digest order."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for view in digest.every_view():
+        p = view.paper
+        row = [
+            p.pmid,
+            view.title_text,
+            "; ".join(p.authors),
+            p.journal,
+            str(p.pub_year or ""),
+            p.entry_date.isoformat() if p.entry_date else "",
+            p.doi,
+            p.design,
+            view.design.heading,
+            str(p.depression_relevant).lower(),
+            view.evidence,
+            f"{p.confidence:.2f}",
+            view.pubmed_url,
+        ]
+        writer.writerow([_csv_cell(cell) for cell in row])

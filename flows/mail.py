@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import mimetypes
-import random
 import smtplib
 import socket
 import ssl
@@ -24,6 +23,7 @@ from email.utils import formatdate, make_msgid
 from html import escape
 from pathlib import Path
 
+from flows.backoff import retry_delay
 from flows.errors import KratomWatchError
 from flows.settings import MailSettings
 
@@ -155,7 +155,7 @@ def send_messages(
                     f"could not send the digest to {', '.join(pending)} after {attempt} "
                     f"attempts: {error}"
                 ) from None
-            delay = backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)
+            delay = retry_delay(backoff, attempt)
             log.warning("sending the digest: %s; retrying in %.1f s", error, delay)
             time.sleep(delay)
 

@@ -40,8 +40,6 @@ from Bio import Entrez
 from lxml import etree
 
 from flows.errors import PubMedError
-from flows.models import Paper
-from flows.parse import read_papers
 from flows.settings import NCBI_EUTILS_URL, Settings
 
 log = logging.getLogger("kratom_watch.pubmed")
@@ -162,12 +160,8 @@ class EutilsClient:
         *,
         backoff: float | None = None,
         max_attempts: int = MAX_ATTEMPTS,
-        read_articles: Callable[[bytes], list[Paper]] = read_papers,
     ):
-        """`read_articles` turns an efetch answer into papers (the pipeline's also classifies
-        them, on several cores); a PubMedError from it makes the answer worth another try."""
         self.settings = settings
-        self._read_articles = read_articles
         self.backoff = settings.retry_backoff if backoff is None else backoff
         self.max_attempts = max_attempts
         api_key = settings.ncbi_api_key
@@ -213,8 +207,9 @@ class EutilsClient:
             _parse_search,
         )
 
-    def fetch_batch(self, search: SearchResult, start: int, size: int) -> list[Paper]:
-        """Records start..start+size of a search, in one efetch from the history server."""
+    def fetch_batch(self, search: SearchResult, start: int, size: int) -> bytes:
+        """Records start..start+size of a search, in one efetch from the history server:
+        the answer as PubMed sent it (flows.parse reads it)."""
         return self._call(
             "fetch",
             lambda: Entrez.efetch(
@@ -226,22 +221,16 @@ class EutilsClient:
                 retmode="xml",
                 **self._identity,
             ),
-            self._articles,
+            _efetch_answer,
         )
 
-    def fetch_ids(self, pmids: list[str]) -> list[Paper]:
-        """Records by PMID (Biopython POSTs long id lists, as NCBI asks)."""
+    def fetch_ids(self, pmids: list[str]) -> bytes:
+        """Records by PMID (Biopython POSTs long id lists, as NCBI asks): the answer."""
         return self._call(
             "fetch",
             lambda: Entrez.efetch(db="pubmed", id=",".join(pmids), retmode="xml", **self._identity),
-            self._articles,
+            _efetch_answer,
         )
-
-    def _articles(self, body: bytes) -> list[Paper]:
-        try:
-            return self._read_articles(body)
-        except PubMedError as error:
-            raise MalformedAnswer(str(error)) from None
 
     def _call(self, name: str, open_request: Callable, parse: Callable[[bytes], T]) -> T:
         """Open, read and parse one E-utilities request, retrying transient failures."""
@@ -318,6 +307,14 @@ def _answer_error(name: str, message: str, prefix: str = "") -> Exception:
     if "unable to obtain query" in lowered or "webenv" in lowered:
         return WebEnvExpired(f"the search expired on NCBI's history server ({message})")
     return PubMedError(f"PubMed rejected the {name}: {prefix}{message}")
+
+
+def _efetch_answer(body: bytes) -> bytes:
+    # An efetch answer is read by the caller (flows.parse), article by article; what is
+    # checked here is only what makes it worth another request at once.
+    if not body.strip():
+        raise MalformedAnswer("efetch answered an empty body")
+    return body
 
 
 def _parse_search(body: bytes) -> SearchResult:

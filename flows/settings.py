@@ -48,7 +48,6 @@ KNOWN_VARIABLES = frozenset(
         "KRATOM_WATCH_REPORTS",
         "KRATOM_WATCH_TIMEZONE",
         "KRATOM_WATCH_BATCH_SIZE",
-        "KRATOM_WATCH_WORKERS",
         "KRATOM_WATCH_TIMEOUT",
         "KRATOM_WATCH_RETRY_BACKOFF",
         "KRATOM_WATCH_STORE_TIMEOUT",
@@ -120,7 +119,6 @@ class Settings:
     reports_dir: Path = Path("reports")
     timezone: str = "UTC"
     batch_size: int = 500
-    workers: int = 0  # processes that help read large answers (flows.workers); 0: none
     timeout: float = 60.0
     retry_backoff: float = 1.0  # first retry delay in seconds; doubles each attempt
     store_timeout: float = 30.0  # how long to wait for another writer to release the store
@@ -183,22 +181,12 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_email: bool =
         reports_dir=Path(get("KRATOM_WATCH_REPORTS") or "reports"),
         timezone=timezone,
         batch_size=_int_setting(get, "KRATOM_WATCH_BATCH_SIZE", 500, 1, 10_000),
-        workers=_int_setting(get, "KRATOM_WATCH_WORKERS", default_workers(), 0, 64),
         timeout=float(_int_setting(get, "KRATOM_WATCH_TIMEOUT", 60, 1, 3600)),
         retry_backoff=_float_setting(get, "KRATOM_WATCH_RETRY_BACKOFF", 1.0, 0.0, 60.0),
         store_timeout=_float_setting(get, "KRATOM_WATCH_STORE_TIMEOUT", 30.0, 0.0, 3600.0),
         mail=_mail_settings(get),
         schedule=_schedule(get),
     )
-
-
-def default_workers() -> int:
-    """One helper per core beyond this process's, at most three."""
-    if hasattr(os, "sched_getaffinity"):  # the cores this process may use (Linux)
-        cores = len(os.sched_getaffinity(0))
-    else:
-        cores = os.cpu_count() or 1
-    return max(0, min(3, cores - 1))
 
 
 def read_config_file(env: Mapping[str, str]) -> dict[str, str]:

@@ -12,7 +12,8 @@ from lxml import etree
 from flows.archive import entries
 from flows.chart import DESIGN_GROUPS, GROUP_OF, design_chart_png, papers_per_year
 from flows.designs import LABELS
-from flows.digest import PaperUpdate, build_digest, render_digest
+from flows.digest import PaperUpdate, build_digest
+from flows.render import render_digest
 from tests.test_digest import hostile_paper, paper
 
 WEEKS = [

@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 from websockets.sync.client import connect
 
-from flows.digest import PaperUpdate, build_digest, render_digest
+from flows.digest import PaperUpdate, build_digest
+from flows.render import render_digest
 from tests.test_digest import SINCE, UNTIL, hostile_paper, paper
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,17 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from flows.digest import (
-    PaperUpdate,
-    build_digest,
-    digest_csv,
-    doi_url,
-    render_digest,
-    short_authors,
-    snippet,
-)
+from flows.digest import PaperUpdate, build_digest, doi_url, short_authors, snippet
 from flows.errors import KratomWatchError
+from flows.exports import digest_csv
 from flows.models import AbstractSection, Paper
+from flows.render import render_digest
 
 SINCE, UNTIL = date(2026, 11, 2), date(2026, 11, 8)
 

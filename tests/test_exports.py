@@ -8,8 +8,9 @@ import rispy
 from markdown_it import MarkdownIt
 
 from flows.designs import LABELS
-from flows.digest import PaperUpdate, build_digest, render_digest
+from flows.digest import PaperUpdate, build_digest
 from flows.exports import RIS_TYPES, digest_ris, md_escape, md_inline, md_link
+from flows.render import render_digest
 from tests.test_digest import SINCE, UNTIL, hostile_paper, paper
 
 

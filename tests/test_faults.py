@@ -206,13 +206,23 @@ def assert_key_nowhere(server, env, texts: list[str], log_texts: list[str] = ())
 
 
 def request_pairs(server, endpoint: str) -> list[tuple]:
-    """(faulted request, the next request to the same endpoint) for each real fault."""
+    """(faulted request, the next request asking for the same records) for each real fault.
+
+    The same records: the same search, or the same batch of it (the next batch may be asked
+    for in between, since a run fetches one batch ahead)."""
     requests = [r for r in server.requests if r.endpoint == endpoint]
-    return [
-        (r, requests[i + 1])
-        for i, r in enumerate(requests)
-        if r.fault not in (None, "pass") and i + 1 < len(requests)
-    ]
+
+    def same(a, b) -> bool:
+        return all(a.params.get(k) == b.params.get(k) for k in ("term", "retstart", "id"))
+
+    pairs = []
+    for i, r in enumerate(requests):
+        if r.fault in (None, "pass"):
+            continue
+        retry = next((later for later in requests[i + 1 :] if same(r, later)), None)
+        if retry is not None:
+            pairs.append((r, retry))
+    return pairs
 
 
 def max_per_second(server) -> int:

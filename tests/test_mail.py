@@ -11,8 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from flows.cli import cli
-from flows.digest import build_digest, render_digest
+from flows.digest import build_digest
 from flows.mail import DigestFiles, MailError, build_message, send_messages
+from flows.render import render_digest
 from flows.settings import load_settings
 from tests.eutils_server import EutilsServer, corpus_records
 from tests.smtp_server import PASSWORD, SmtpServer

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from flows.cli import cli
 from flows.windows import last_complete_week
 from tests.conftest import run_cli
-from tests.eutils_server import EutilsServer, corpus_records, error_body, load_corpus
+from tests.eutils_server import EutilsServer, corpus_records, error_body, load_corpus, stall
 
 FIRST_DAY = date(2026, 10, 26)
 SINCE, UNTIL = date(2026, 11, 2), date(2026, 11, 8)
@@ -239,38 +239,34 @@ def test_run_publishes_its_summary_and_papers_as_prefect_artifacts(prefect_harne
     assert all(row["pubmed"].startswith("https://pubmed.ncbi.nlm.nih.gov/") for row in rows)
 
 
-def test_large_batches_read_by_worker_processes_store_what_one_process_would(
-    prefect_harness, kw_env, tmp_path, monkeypatch
+def test_next_batch_is_fetched_while_the_last_one_is_read_and_stored(
+    prefect_harness, env, corpus_server
 ):
-    from flows import workers
-    from flows.bench import synthetic_records, window
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    from prefect.client.schemas.sorting import FlowRunSort
 
-    records = synthetic_records(workers.MIN_ARTICLES + 50, days=7)
-    since, until = window(7)
-    columns = "pmid, title, abstract, authors, design, depression_relevant, evidence, confidence"
-    stored = {}
-    whole, half = len(records), len(records) // 2
-    # (batch size, workers allowed, workers that should run): one answer read alone, one
-    # answer shared with a worker, and two answers too small to be worth a worker.
-    runs = [(whole, 0, 0), (whole, 1, 1), (half, 1, 0)]
-    with EutilsServer(records) as server:
-        monkeypatch.setenv("KRATOM_WATCH_EUTILS_URL", server.base_url)
-        for batch, helpers, running in runs:
-            workers.stop_workers()
-            db = tmp_path / f"store-{batch}-{helpers}.sqlite"
-            monkeypatch.setenv("KRATOM_WATCH_DB", str(db))
-            monkeypatch.setenv("KRATOM_WATCH_BATCH_SIZE", str(batch))
-            monkeypatch.setenv("KRATOM_WATCH_WORKERS", str(helpers))
+    batches = math.ceil(len(in_window(SINCE, UNTIL)) / 4)
+    assert batches >= 3
+    # Every answer takes a while, as NCBI's do: a fetch run one batch ahead is still under
+    # way while the batch before it is read and stored.
+    corpus_server.fail("efetch", *[stall(0.4)] * batches)
 
-            result = invoke(["run", "--since", str(since), "--until", str(until), "--no-email"])
+    result = invoke(["run", "--since", str(SINCE), "--until", str(UNTIL), "--no-email"])
+    assert result.exit_code == 0, result.output
 
-            assert result.exit_code == 0, result.output
-            assert len(workers.worker_pids()) == running, (batch, helpers)
-            with sqlite3.connect(db) as conn:
-                stored[batch, helpers] = conn.execute(
-                    f"SELECT {columns} FROM papers ORDER BY pmid"
-                ).fetchall()
-    workers.stop_workers()
-    assert len(stored[whole, 0]) == len(records)
-    assert stored[whole, 1] == stored[whole, 0]
-    assert stored[half, 1] == stored[whole, 0]
+    async def task_runs():
+        async with get_client() as client:
+            (flow_run,) = await client.read_flow_runs(limit=1, sort=FlowRunSort.START_TIME_DESC)
+            return await client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id]))
+            )
+
+    by_name: dict[str, list] = {}
+    for run in sorted(asyncio.run(task_runs()), key=lambda r: r.start_time):
+        by_name.setdefault(run.name.rsplit("-", 1)[0], []).append(run)
+    fetches, stores = by_name["fetch-batch"], by_name["store"]
+    assert len(fetches) == len(stores) == batches
+    for fetch, store in zip(fetches[1:], stores[:-1], strict=True):
+        # The fetch of batch i+1 was running while batch i was stored.
+        assert fetch.start_time < store.end_time and store.start_time < fetch.end_time

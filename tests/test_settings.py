@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-import os
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
 from flows.errors import SettingsError
-from flows.pipeline import split_window
+from flows.runs import split_window
 from flows.settings import DEFAULT_QUERY, NCBI_EUTILS_URL, load_settings
 from flows.windows import last_complete_week
 
@@ -37,7 +36,6 @@ def test_every_variable_is_read():
             "KRATOM_WATCH_REPORTS": "/tmp/r",
             "KRATOM_WATCH_TIMEZONE": "Europe/Berlin",
             "KRATOM_WATCH_BATCH_SIZE": "250",
-            "KRATOM_WATCH_WORKERS": "0",
             "KRATOM_WATCH_TIMEOUT": "5",
         }
     )
@@ -48,12 +46,7 @@ def test_every_variable_is_read():
         "kratom[tiab]",
         "Europe/Berlin",
     )
-    assert (settings.batch_size, settings.workers, settings.timeout) == (250, 0, 5.0)
-
-
-def test_workers_default_to_one_per_core_beyond_the_main_process_at_most_three():
-    cores = len(os.sched_getaffinity(0))
-    assert load_settings(BASE).workers == min(3, cores - 1)
+    assert (settings.batch_size, settings.timeout) == (250, 5.0)
 
 
 def test_api_key_never_shows():
@@ -69,8 +62,7 @@ def test_api_key_never_shows():
         ({"NCBI_EMAIL": "nobody"}, "is not an e-mail address"),
         ({**BASE, "NCBI_API_KEY": "has space!"}, "NCBI_API_KEY has characters"),
         ({**BASE, "KRATOM_WATCH_BATCH_SIZE": "0"}, "outside 1..10000"),
-        ({**BASE, "KRATOM_WATCH_WORKERS": "two"}, "KRATOM_WATCH_WORKERS='two' is not a whole"),
-        ({**BASE, "KRATOM_WATCH_WORKERS": "-1"}, "outside 0..64"),
+        ({**BASE, "KRATOM_WATCH_TIMEOUT": "two"}, "KRATOM_WATCH_TIMEOUT='two' is not a whole"),
         ({**BASE, "KRATOM_WATCH_EUTILS_URL": "eutils.example"}, "is not an http(s) base URL"),
     ],
 )

@@ -1,0 +1,148 @@
+"""Every form of a digest, written into the reports folder: HTML (CSS inlined for mail),
+text, Markdown, CSV, RIS and the chart, then the archive and feed rebuilt.
+
+The forms are renderers over the digest's data model (flows.digest): templates live in the
+package (flows/templates, loaded with Jinja's PackageLoader, so an installed wheel renders
+the same pages as a checkout); CSV, RIS and Markdown helpers are in flows.exports, the
+archive and feed in flows.archive, the chart in flows.chart.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterable
+from functools import cache
+from pathlib import Path
+from typing import IO
+
+import css_inline
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from flows import archive, exports
+from flows.digest import Digest
+from flows.errors import KratomWatchError
+from flows.models import Paper, YearDesign
+
+
+@cache
+def environment() -> Environment:
+    """The Jinja environment of the package's templates (.html and .xml autoescaped)."""
+    env = Environment(
+        loader=PackageLoader("flows", "templates"),
+        autoescape=select_autoescape(["html", "xml"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["thousands"] = "{:,}".format  # 12345 -> "12,345"
+    exports.add_markdown_filters(env)
+    return env
+
+
+@cache
+def markdown_environment() -> Environment:
+    """Markdown has no autoescape in Jinja: every value is escaped unless marked as Markdown."""
+    env = environment().overlay(finalize=exports.markdown_finalize)
+    return env
+
+
+def render_html(digest: Digest) -> str:
+    """The HTML digest with its CSS inlined, as mail clients want it.
+
+    The <style> block is dropped after inlining: the layout is a fluid single column that
+    needs no media query, so the inline styles are the whole design and a client that
+    strips <style> (Gmail apps, Outlook) shows the same page as a browser.
+    """
+    html = environment().get_template("digest.html").render(digest=digest)
+    inlined = css_inline.CSSInliner(load_remote_stylesheets=False).inline(html)
+    return _TAG_OR_TEXT.sub(_quote_text, inlined)
+
+
+# A tag (quoted attribute values may hold ">") or a run of text between tags.
+_TAG_OR_TEXT = re.compile(r"""<(?:[^>"']|"[^"]*"|'[^']*')*>|[^<]+""")
+
+
+def _quote_text(match: re.Match) -> str:
+    """Put back the &#34; that css-inline's serializer decodes in text.
+
+    Harmless to a browser either way, but a record's `href="javascript:..."` shown as text
+    should not appear verbatim in the file, where a mail filter or a grep would take it for
+    markup.
+    """
+    piece = match.group()
+    return piece if piece.startswith("<") else piece.replace('"', "&#34;")
+
+
+def render_digest(
+    digest: Digest, reports_dir: Path, store_papers: Iterable[Paper | YearDesign] | None = None
+) -> list[Path]:
+    """Write every form of a digest, then rebuild the archive; return the paths written.
+
+    The window's files come first (html, txt, md, csv, ris, png), then reports/index.html and
+    reports/feed.xml. `store_papers` (every paper in the store, or just its year and design)
+    feeds the chart; without it the chart shows the digest's own papers. Same inputs,
+    byte-identical files.
+    """
+    reports_dir = Path(reports_dir)
+    env = environment()
+    if store_papers is None:
+        chart_papers, chart_title = digest.every_paper(), "Papers in this digest"
+    else:
+        chart_papers, chart_title = list(store_papers), "All papers in the store"
+    from flows import chart  # pandas and matplotlib: imported only when a chart is drawn
+
+    # Rendered one at a time, and the CSV and RIS straight into their files: a backfill's
+    # digest is large, and holding all its forms at once multiplied the peak memory
+    # (benchmarks: memory).
+    writers: dict[str, Callable[[IO], None]] = {
+        ".html": lambda f: f.write(render_html(digest)),
+        ".txt": lambda f: f.write(env.get_template("digest.txt").render(digest=digest)),
+        ".md": lambda f: f.write(
+            markdown_environment().get_template("digest.md").render(digest=digest)
+        ),
+        ".csv": lambda f: exports.write_csv(digest, f),
+        ".ris": lambda f: exports.write_ris(digest, f),
+        ".png": lambda f: f.write(chart.design_chart_png(chart_papers, chart_title)),
+    }
+    try:
+        reports_dir.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for suffix, write in writers.items():
+            path = reports_dir / f"{digest.stem}{suffix}"
+            _write_atomically(path, write, binary=suffix == ".png")
+            paths.append(path)
+        # The sidecar last: the archive lists a digest only once all its files are there.
+        sidecar = archive.sidecar(digest)
+        _write_atomically(reports_dir / f"{digest.stem}.json", lambda f: f.write(sidecar))
+        index, feed = archive.render_archive(reports_dir, env)
+        for path, content in (
+            (reports_dir / "index.html", index),
+            (reports_dir / "feed.xml", feed),
+        ):
+            _write_atomically(path, lambda f, content=content: f.write(content))
+            paths.append(path)
+    except OSError as error:
+        raise KratomWatchError(
+            f"cannot write the digest into {reports_dir}: {error.strerror or error}"
+        ) from None
+    return paths
+
+
+def _write_atomically(path: Path, write: Callable[[IO], None], binary: bool = False) -> None:
+    """Readers (a mail step, a web server) never see half a file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        if binary:
+            with os.fdopen(fd, "wb") as f:
+                write(f)
+        else:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+                write(f)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a web server must be able to read reports
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,336 @@
+"""A run's steps as plain functions: search, fetch, read, classify, store, find updates,
+render, send.
+
+Each step takes typed values (settings, dates, ids, answers, papers) and opens what it needs
+itself, so it can run in a Prefect task, a test or a benchmark alike. flows.pipeline wraps
+them in tasks and puts them in order; nothing here imports Prefect.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import math
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+from flows.classify import CLASSIFIER_VERSION, classify
+from flows.designs import design
+from flows.digest import PaperUpdate, digest_from_store
+from flows.errors import KratomWatchError, PubMedError
+from flows.mail import DigestFiles, build_message, send_messages
+from flows.models import NOTICE_KINDS, Listing, Paper
+from flows.parse import read_papers
+from flows.pubmed import EutilsClient, SearchResult
+from flows.render import render_digest
+from flows.settings import Settings
+from flows.store import Store, Upserted
+
+KINDS = ("manual", "scheduled")
+# A backfill's table artifact would carry every paper to the Prefect server.
+ARTIFACT_ROWS = 500
+# How long a run waits for another run's delivery step before giving up.
+DELIVERY_LOCK_TIMEOUT = 600.0
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a run treats what it finds (the flow's parameters, checked)."""
+
+    kind: str = "manual"  # "manual": a rerun of any range; "scheduled": what is new since
+    mark_sent: bool = False  # count a manual run's papers as sent for later scheduled runs
+    send_email: bool = True
+    resend: bool = False  # mail recipients who already had this digest
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise KratomWatchError(f"kind must be one of {', '.join(KINDS)}, not {self.kind!r}")
+
+    @property
+    def marks_sent(self) -> bool:
+        return self.kind == "scheduled" or self.mark_sent
+
+
+def open_store(settings: Settings) -> Store:
+    return Store(settings.db_path, timeout=settings.store_timeout)
+
+
+# Searching and fetching
+
+
+def search_window(settings: Settings, since: date, until: date) -> SearchResult:
+    return EutilsClient(settings).search_window(settings.query, since, until)
+
+
+def search_modified(settings: Settings, since: date, until: date) -> SearchResult:
+    return EutilsClient(settings).search_modified(settings.query, since, until)
+
+
+def fetch_batch(settings: Settings, search: SearchResult, start: int) -> bytes:
+    """One batch of a search's records: the efetch answer, unread."""
+    return EutilsClient(settings).fetch_batch(search, start, settings.batch_size)
+
+
+def fetch_ids(settings: Settings, pmids: list[str]) -> bytes:
+    return EutilsClient(settings).fetch_ids(pmids)
+
+
+def split_window(since: date, until: date, count: int, cap: int) -> list[tuple[date, date]]:
+    """Consecutive windows covering since..until, enough of them for `count` records at `cap`
+    each if the records were spread evenly (one more for the unevenness of real weeks)."""
+    days = (until - since).days + 1
+    pieces = min(days, math.ceil(count / cap) + 1)
+    length = math.ceil(days / pieces)
+    return [
+        (since + timedelta(days=first), min(until, since + timedelta(days=first + length - 1)))
+        for first in range(0, days, length)
+    ]
+
+
+# Reading and classifying
+
+
+def read_answer(answer: bytes) -> list[Paper]:
+    """The papers of an efetch answer, unclassified (PubMedError when it cannot be read)."""
+    return read_papers(answer)
+
+
+def classify_papers(papers: list[Paper]) -> list[Paper]:
+    """Label each paper in place with its design and depression relevance; returns the list."""
+    for paper in papers:
+        result = classify(
+            paper.title_text, paper.abstract_text, paper.publication_types, paper.mesh_terms
+        )
+        paper.design = result.design
+        paper.depression_relevant = result.depression_relevant
+        paper.evidence = list(result.evidence)
+        paper.confidence = result.confidence
+        paper.classifier_version = CLASSIFIER_VERSION
+    return papers
+
+
+# Storing
+
+
+def store_papers(settings: Settings, papers: list[Paper]) -> Upserted:
+    with open_store(settings) as store:
+        return store.upsert_papers(papers)
+
+
+@dataclass
+class Collected:
+    """What a window's search found and the store now holds."""
+
+    pmids: list[str] = field(default_factory=list)  # every PMID PubMed listed, in its order
+    # Papers stored for the first time: a count, since a paper is new only once in a store
+    # (a backfill's 100,000 PMIDs need not be held twice).
+    new: int = 0
+    changed: dict[str, tuple[Paper, Paper]] = field(default_factory=dict)
+
+    def keep(self, result: Upserted) -> None:
+        self.new += len(result.new)
+        for old, now in result.changed:
+            # A paper stored twice in one run (refetched by id): before = the first old.
+            before = self.changed[now.pmid][0] if now.pmid in self.changed else old
+            self.changed[now.pmid] = (before, now)
+
+    def listed(self, pmids: Iterable[str]) -> None:
+        """Add a search's PMIDs, in its order, once each."""
+        seen = set(self.pmids)
+        for pmid in pmids:
+            if pmid not in seen:
+                seen.add(pmid)
+                self.pmids.append(pmid)
+
+
+def missing_pmids(settings: Settings, pmids: Iterable[str]) -> list[str]:
+    """The PMIDs of `pmids` the store does not hold, in their order."""
+    pmids = list(pmids)
+    with open_store(settings) as store:
+        known = store.known_pmids(pmids)
+    return [p for p in pmids if p not in known]
+
+
+def unfetched_error(missing: list[str], count: int, since: date, until: date) -> PubMedError:
+    shown = ", ".join(missing[:20]) + (" ..." if len(missing) > 20 else "")
+    return PubMedError(
+        f"{len(missing)} of {count} records PubMed listed for {since} to {until} "
+        f"could not be fetched (PMIDs {shown}); no digest was written"
+    )
+
+
+def reported_candidates(settings: Settings, run_id: int, search: SearchResult, skip) -> list[str]:
+    """PMIDs of a modification-date search that an earlier digest listed (and not in `skip`)."""
+    candidates = [p for p in search.pmids if p not in skip]
+    with open_store(settings) as store:
+        reported = store.reported_before(run_id, candidates)
+    return [p for p in candidates if p in reported]
+
+
+# What the digest reports
+
+
+def paper_updates(changed: Iterable[tuple[Paper, Paper]], reported: set[str]) -> list[PaperUpdate]:
+    """What a reader of earlier digests should hear about papers that changed since."""
+    updates = []
+    for old, new in changed:
+        if new.pmid not in reported:
+            continue
+        for notice in new.notices:
+            if notice not in old.notices:
+                kind, introduction = NOTICE_KINDS[notice[0]]
+                updates.append(PaperUpdate(new, kind, f"{introduction}: {notice[1]}"))
+        newly_retracted = "Retracted Publication" in (
+            set(new.publication_types) - set(old.publication_types)
+        )
+        if newly_retracted and not any(u.kind == "retracted" and u.paper is new for u in updates):
+            updates.append(PaperUpdate(new, "retracted", "PubMed now marks it retracted"))
+        if old.design != new.design:
+            before, after = design(old.design).heading, design(new.design).heading
+            updates.append(PaperUpdate(new, "relabelled", f"{before} → {after}"))
+    return updates
+
+
+@dataclass(frozen=True)
+class DigestPlan:
+    """Which papers and updates a run's digest reports."""
+
+    pmids: list[str]  # in the window and not sent before (scheduled runs), in PubMed's order
+    updates: list[PaperUpdate]
+
+
+def plan_digest(
+    settings: Settings, run_id: int, collected: Collected, options: RunOptions
+) -> DigestPlan:
+    """Record what the run found; leave out what scheduled digests sent; find the updates."""
+    with open_store(settings) as store:
+        store.record_run_papers(run_id, collected.pmids)
+        reported = store.reported_before(run_id, collected.changed)
+        sent = store.sent_pmids(collected.pmids) if options.kind == "scheduled" else set()
+    pmids = [p for p in collected.pmids if p not in sent]
+    return DigestPlan(pmids, paper_updates(collected.changed.values(), reported))
+
+
+def digest_key(since: date, until: date, pmids: list[str], updates: list[PaperUpdate]) -> str:
+    """What makes two digests the same one for delivery: the window and what it reports.
+
+    Rerunning a window, or a scheduled and a manual run of it at once, gives the same key,
+    so each recipient gets it once; a digest that reports something new is a new one.
+    """
+    content = sorted(pmids) + sorted(f"{u.kind}:{u.paper.pmid}:{u.detail}" for u in updates)
+    digest = hashlib.sha256("\n".join(content).encode()).hexdigest()[:16]
+    return f"{since}:{until}:{digest}"
+
+
+def mail_subject(since: date, until: date, papers: int, relevant: int) -> str:
+    s = "" if papers == 1 else "s"
+    return (
+        f"kratom-watch {since} to {until}: {papers} new paper{s}, {relevant} on depression or mood"
+    )
+
+
+# Rendering and sending
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What the digest step wrote and what the run's summary needs to know of the digest."""
+
+    paths: list[Path]
+    papers: int
+    relevant: int
+    designs: dict[str, int]  # label: papers, in evidence rank
+    first: list[Listing]  # the first papers listed (ARTIFACT_ROWS at most), in digest order
+
+
+def render(settings: Settings, since: date, until: date, plan: DigestPlan) -> Rendered:
+    """Write every form of the digest into the reports folder, and the archive."""
+    with open_store(settings) as store:
+        digest = digest_from_store(store, plan.pmids, since, until, plan.updates)
+        paths = render_digest(digest, settings.reports_dir, store.years_and_designs())
+    return Rendered(
+        paths=paths,
+        papers=digest.count,
+        relevant=digest.relevant_count,
+        designs={d.label: n for d, n in digest.design_counts},
+        first=[
+            Listing(
+                v.paper.pmid, v.paper.title, v.paper.design, v.paper.depression_relevant, v.evidence
+            )
+            for v in digest.papers[:ARTIFACT_ROWS]
+        ],
+    )
+
+
+def send_digest(
+    settings: Settings, run_id: int, key: str, paths: list[Path], subject: str, resend: bool
+) -> list[str]:
+    """Mail the digest to each recipient that has not had it yet; returns who got it now."""
+    mail = settings.mail
+    if mail is None:
+        return []
+    files = DigestFiles.from_paths(paths)
+    # One delivery at a time per store: two runs at once cannot both send.
+    with delivery_lock(settings.db_path), open_store(settings) as store:
+        done = set() if resend else store.delivered_to(key)
+        messages = {
+            r: build_message(files, subject, mail.sender, r)
+            for r in mail.recipients
+            if r not in done
+        }
+        send_messages(
+            mail,
+            messages,
+            lambda recipient, message_id: store.record_delivery(key, recipient, message_id, run_id),
+            backoff=2 * settings.retry_backoff,
+        )
+    return list(messages)
+
+
+@contextmanager
+def delivery_lock(db_path: Path, timeout: float = DELIVERY_LOCK_TIMEOUT) -> Iterator[None]:
+    """The store's delivery lock (a file beside it), waited for at most `timeout` seconds."""
+    lock_path = Path(f"{db_path}.lock")
+    deadline = time.monotonic() + timeout
+    with open(lock_path, "a") as lock:
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise KratomWatchError(
+                        f"another kratom-watch run has been mailing a digest for over "
+                        f"{timeout:g} s (lock {lock_path}); try again later"
+                    ) from None
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def mark_sent(settings: Settings, run_id: int, pmids: list[str]) -> None:
+    with open_store(settings) as store:
+        store.mark_sent(run_id, pmids)
+
+
+# Keeping the store's labels current
+
+
+def reclassify_store(settings: Settings) -> tuple[int, int]:
+    """Classify again every stored paper labelled by another classifier version.
+
+    Returns (labels changed, papers reclassified). Runs do this for the papers
+    they fetch; this brings the rest of the store along.
+    """
+    with open_store(settings) as store:
+        stale = store.papers_not_of_version(CLASSIFIER_VERSION)
+        before = {p.pmid: p.design for p in stale}
+        result = store.upsert_papers(classify_papers(stale))
+    changed = sum(1 for _, now in result.changed if before[now.pmid] != now.design)
+    return changed, len(stale)
