@@ -22,6 +22,7 @@ from flows.designs import DESIGNS, Design, design
 from flows.markup import plain_text, safe_html
 from flows.models import Paper
 from flows.store import Store
+from flows.updates import UPDATE_KINDS
 
 # Below this confidence the label reads "probably <design>".
 CONFIDENT = 0.6
@@ -29,13 +30,6 @@ CONFIDENT = 0.6
 # strongest evidence first; the counts, the CSV and the RIS cover every paper. A backfill's
 # 100,000 papers make an e-mail nobody reads, and rendering them would hold them all in memory.
 LIST_LIMIT = 500
-# What can happen to a paper after an earlier digest listed it, most serious first.
-UPDATE_KINDS: dict[str, str] = {
-    "retracted": "Retracted",
-    "erratum": "Erratum",
-    "comment": "Comment",
-    "relabelled": "Label changed",
-}
 # A DOI as registered: "10.<registrant>/<suffix>", no scheme, no spaces. Anything else in the
 # doi field is shown as text and never linked.
 _DOI = re.compile(r"10\.\d{4,9}/\S+")

@@ -70,8 +70,8 @@ def read_batch(answer: bytes) -> list[Paper]:
 
 
 @task(name="store", cache_policy=NONE)
-def store_batch(settings: Settings, papers: list[Paper]) -> Upserted:
-    return runs.store_papers(settings, papers)
+def store_batch(settings: Settings, papers: list[Paper], run_id: int) -> Upserted:
+    return runs.store_papers(settings, papers, run_id)
 
 
 @task(name="render-digest", cache_policy=NONE)
@@ -172,7 +172,7 @@ class Report:
 def _run(settings: Settings, run_id: int, since: date, until: date, options: RunOptions) -> Report:
     logger = get_run_logger()
     collected = Collected()
-    _collect(settings, since, until, collected, logger)
+    _collect(settings, run_id, since, until, collected, logger)
     if options.kind == "scheduled":
         _revisit(settings, run_id, since, until, collected, logger)
     plan = runs.plan_digest(settings, run_id, collected, options)
@@ -180,17 +180,22 @@ def _run(settings: Settings, run_id: int, since: date, until: date, options: Run
     logger.info("digest of %d papers written to %s", rendered.papers, rendered.paths[0].parent)
 
     mailed: list[str] = []
+    key = runs.digest_key(since, until, plan.pmids, plan.updates)
     if settings.mail is not None and options.send_email:
         subject = runs.mail_subject(since, until, rendered.papers, rendered.relevant)
-        key = runs.digest_key(since, until, plan.pmids, plan.updates)
         mailed = send_digest(settings, run_id, key, rendered.paths, subject, options.resend)
         logger.info("digest mailed to %d recipient(s)", len(mailed))
+    if settings.mail is None or options.send_email:
+        # Delivered (or, without mail, written): the updates reached their readers.
+        runs.mark_reported(settings, plan, key)
     if options.marks_sent:
         runs.mark_sent(settings, run_id, plan.pmids)
     return Report(rendered, len(collected.pmids), collected.new, plan.updates, mailed)
 
 
-def _collect(settings: Settings, since: date, until: date, collected: Collected, logger) -> None:
+def _collect(
+    settings: Settings, run_id: int, since: date, until: date, collected: Collected, logger
+) -> None:
     """Search the window and store every record it lists, or fail naming the missing ones.
 
     A window with more records than ESearch lists is split into as many shorter
@@ -203,7 +208,7 @@ def _collect(settings: Settings, since: date, until: date, collected: Collected,
         if since == until:
             raise PubMedError(f"{error} on the single day {since}; narrow the query") from None
         for start, end in runs.split_window(since, until, error.count, pubmed.ESEARCH_MAX_IDS):
-            _collect(settings, start, end, collected, logger)
+            _collect(settings, run_id, start, end, collected, logger)
         return
 
     starts = list(range(0, search.count, settings.batch_size))
@@ -229,7 +234,7 @@ def _collect(settings: Settings, since: date, until: date, collected: Collected,
             pending = fetch_batch.submit(settings, quote(search), starts[i + 1])
         refetch = partial(fetch_batch, settings, quote(search), starts[i])
         papers = _papers(settings, refetch, logger, answer)
-        collected.keep(store_batch(settings, quote(papers)))
+        collected.keep(store_batch(settings, quote(papers), run_id))
         i += 1
 
     missing = runs.missing_pmids(settings, search.pmids)
@@ -237,7 +242,7 @@ def _collect(settings: Settings, since: date, until: date, collected: Collected,
         # efetch can answer fewer articles than asked; ask again by id, once.
         logger.warning("%d records missing after the batches; fetching them by id", len(missing))
         papers = _papers(settings, partial(fetch_ids, settings, missing), logger)
-        collected.keep(store_batch(settings, quote(papers)))
+        collected.keep(store_batch(settings, quote(papers), run_id))
         missing = runs.missing_pmids(settings, missing)
     if missing:
         raise runs.unfetched_error(missing, search.count, since, until)
@@ -281,7 +286,7 @@ def _revisit(settings, run_id: int, since: date, until: date, collected: Collect
     for start in range(0, len(candidates), settings.batch_size):
         batch = candidates[start : start + settings.batch_size]
         papers = _papers(settings, partial(fetch_ids, settings, batch), logger)
-        collected.keep(store_batch(settings, quote(papers)))
+        collected.keep(store_batch(settings, quote(papers), run_id))
 
 
 def _publish_artifacts(report: Report, since: date, until: date, kind: str) -> None:

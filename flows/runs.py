@@ -19,11 +19,10 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from flows.classify import CLASSIFIER_VERSION, classify
-from flows.designs import design
 from flows.digest import PaperUpdate, digest_from_store
 from flows.errors import KratomWatchError, PubMedError
 from flows.mail import DigestFiles, build_message, send_messages
-from flows.models import NOTICE_KINDS, Listing, Paper
+from flows.models import Listing, Paper
 from flows.parse import read_papers
 from flows.pubmed import EutilsClient, SearchResult
 from flows.render import render_digest
@@ -116,9 +115,10 @@ def classify_papers(papers: list[Paper]) -> list[Paper]:
 # Storing
 
 
-def store_papers(settings: Settings, papers: list[Paper]) -> Upserted:
+def store_papers(settings: Settings, papers: list[Paper], run_id: int) -> Upserted:
+    """Store a batch; what changed in papers earlier digests reported is noted with it."""
     with open_store(settings) as store:
-        return store.upsert_papers(papers)
+        return store.upsert_papers(papers, run_id)
 
 
 @dataclass
@@ -129,14 +129,9 @@ class Collected:
     # Papers stored for the first time: a count, since a paper is new only once in a store
     # (a backfill's 100,000 PMIDs need not be held twice).
     new: int = 0
-    changed: dict[str, tuple[Paper, Paper]] = field(default_factory=dict)
 
     def keep(self, result: Upserted) -> None:
         self.new += len(result.new)
-        for old, now in result.changed:
-            # A paper stored twice in one run (refetched by id): before = the first old.
-            before = self.changed[now.pmid][0] if now.pmid in self.changed else old
-            self.changed[now.pmid] = (before, now)
 
     def listed(self, pmids: Iterable[str]) -> None:
         """Add a search's PMIDs, in its order, once each."""
@@ -174,27 +169,6 @@ def reported_candidates(settings: Settings, run_id: int, search: SearchResult, s
 # What the digest reports
 
 
-def paper_updates(changed: Iterable[tuple[Paper, Paper]], reported: set[str]) -> list[PaperUpdate]:
-    """What a reader of earlier digests should hear about papers that changed since."""
-    updates = []
-    for old, new in changed:
-        if new.pmid not in reported:
-            continue
-        for notice in new.notices:
-            if notice not in old.notices:
-                kind, introduction = NOTICE_KINDS[notice[0]]
-                updates.append(PaperUpdate(new, kind, f"{introduction}: {notice[1]}"))
-        newly_retracted = "Retracted Publication" in (
-            set(new.publication_types) - set(old.publication_types)
-        )
-        if newly_retracted and not any(u.kind == "retracted" and u.paper is new for u in updates):
-            updates.append(PaperUpdate(new, "retracted", "PubMed now marks it retracted"))
-        if old.design != new.design:
-            before, after = design(old.design).heading, design(new.design).heading
-            updates.append(PaperUpdate(new, "relabelled", f"{before} → {after}"))
-    return updates
-
-
 @dataclass(frozen=True)
 class DigestPlan:
     """Which papers and updates a run's digest reports."""
@@ -206,13 +180,22 @@ class DigestPlan:
 def plan_digest(
     settings: Settings, run_id: int, collected: Collected, options: RunOptions
 ) -> DigestPlan:
-    """Record what the run found; leave out what scheduled digests sent; find the updates."""
+    """Record what the run found; leave out what scheduled digests sent; add every update
+    to earlier papers that no delivered digest has reported yet (this run's or an earlier,
+    failed run's)."""
     with open_store(settings) as store:
         store.record_run_papers(run_id, collected.pmids)
-        reported = store.reported_before(run_id, collected.changed)
         sent = store.sent_pmids(collected.pmids) if options.kind == "scheduled" else set()
+        pending = store.pending_updates()
+        papers = {p.pmid: p for p in store.papers(pmid for pmid, _, _ in pending)}
     pmids = [p for p in collected.pmids if p not in sent]
-    return DigestPlan(pmids, paper_updates(collected.changed.values(), reported))
+    return DigestPlan(pmids, [PaperUpdate(papers[pmid], kind, d) for pmid, kind, d in pending])
+
+
+def mark_reported(settings: Settings, plan: DigestPlan, key: str) -> None:
+    """The plan's updates reached their readers: later digests need not repeat them."""
+    with open_store(settings) as store:
+        store.mark_updates_reported(((u.paper.pmid, u.kind, u.detail) for u in plan.updates), key)
 
 
 def digest_key(since: date, until: date, pmids: list[str], updates: list[PaperUpdate]) -> str:

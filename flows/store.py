@@ -1,7 +1,9 @@
 """The SQLite store: papers keyed on PMID, and a record of every run.
 
-The schema lives here and only here. Writes are keyed upserts, so a rerun of
-any window, or a rerun after a crash, leaves no duplicates.
+The schema lives here and only here, as numbered migrations over `PRAGMA user_version`:
+a store is brought up to date once, by the first connection that finds it behind (an older
+store is migrated in place, a new one built from step 1). Writes are keyed upserts, so a
+rerun of any window, or a rerun after a crash, leaves no duplicates.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from pathlib import Path
 from flows.designs import DESIGNS
 from flows.errors import StoreError
 from flows.models import AbstractSection, Paper, YearDesign
+from flows.updates import changes
 
-SCHEMA_VERSION = 1
-
-SCHEMA = """
+# Step N brings a store from version N-1 to N. Never edit a step that has shipped: add one.
+MIGRATIONS: tuple[str, ...] = (
+    # 1: papers, runs, what was reported and delivered.
+    """
 CREATE TABLE IF NOT EXISTS papers (
     pmid TEXT PRIMARY KEY,
     title TEXT NOT NULL,
@@ -84,7 +88,25 @@ CREATE TABLE IF NOT EXISTS deliveries (
     sent TEXT NOT NULL,
     PRIMARY KEY (digest, recipient)
 );
-"""
+""",
+    # 2: a delivery is recorded before DATA (attempted), then delivered or refused; updates
+    # to reported papers are kept until a delivered digest has reported them.
+    """
+ALTER TABLE deliveries ADD COLUMN status TEXT NOT NULL DEFAULT 'delivered';
+ALTER TABLE deliveries ADD COLUMN answer TEXT;   -- the server's answer to a refusal
+CREATE TABLE pending_updates (
+    pmid TEXT NOT NULL REFERENCES papers (pmid),
+    kind TEXT NOT NULL,                -- flows.updates.UPDATE_KINDS
+    detail TEXT NOT NULL,
+    run_id INTEGER NOT NULL REFERENCES runs (id),   -- the run that noticed it
+    noted TEXT NOT NULL,
+    reported_in TEXT,                  -- the delivered digest that reported it
+    PRIMARY KEY (pmid, kind, detail)
+);
+""",
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+DELIVERY_STATUSES = ("attempted", "delivered", "refused")
 
 _PAPER_COLUMNS = (
     "pmid",
@@ -111,6 +133,16 @@ _PAPER_COLUMNS = (
 class Upserted:
     new: list[str]  # PMIDs stored for the first time
     changed: list[tuple[Paper, Paper]]  # (as stored before, as stored now)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    recipient: str
+    status: str  # one of DELIVERY_STATUSES
+    message_id: str
+    answer: str | None  # what the server said when it refused
+    run_id: int
+    at: str  # when the status was recorded (UTC, ISO)
 
 
 @dataclass(frozen=True)
@@ -150,17 +182,25 @@ class Store:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _migrate(self) -> None:
+    def _version(self) -> int:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"the store {self.path} was written by a newer kratom-watch "
                 f"(schema {version}, this one knows {SCHEMA_VERSION})"
             )
+        return version
+
+    def _migrate(self) -> None:
+        """Apply the steps this store is missing, in one transaction (none when current)."""
+        if self._version() == SCHEMA_VERSION:
+            return  # a read of the header: the usual case, no lock taken
         with self._transaction():
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    self.db.execute(statement)
+            version = self._version()  # again: another process may have just migrated it
+            for step in MIGRATIONS[version:]:
+                for statement in step.split(";"):
+                    if statement.strip():
+                        self.db.execute(statement)
             self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @contextmanager
@@ -178,12 +218,14 @@ class Store:
 
     # Papers
 
-    def upsert_papers(self, papers: Iterable[Paper]) -> Upserted:
+    def upsert_papers(self, papers: Iterable[Paper], run_id: int | None = None) -> Upserted:
         """Insert or update papers by PMID in one transaction.
 
         A known paper is rewritten only when something in it changed, so
         last_updated means what it says; the result tells which were new and
-        which changed (with their stored version before the change).
+        which changed (with their stored version before the change). With the
+        `run_id` of the run storing them, what changed in papers an earlier digest
+        reported is noted as pending updates in the same transaction (flows.updates).
         """
         papers = list(papers)
         columns = ", ".join(_PAPER_COLUMNS)
@@ -200,14 +242,43 @@ class Store:
             before = {p.pmid: p for p in self.papers(p.pmid for p in papers)}
             # Rows made as SQLite takes them: a batch's rows are never all held at once.
             self.db.executemany(statement, ((*_paper_row(p), now, now) for p in papers))
-        return Upserted(
-            new=[p.pmid for p in papers if p.pmid not in before],
-            changed=[
+            changed = [
                 (before[p.pmid], p)
                 for p in papers
                 if p.pmid in before and _paper_row(before[p.pmid]) != _paper_row(p)
+            ]
+            if run_id is not None and changed:
+                self._note_updates(run_id, changed, now)
+        return Upserted(new=[p.pmid for p in papers if p.pmid not in before], changed=changed)
+
+    def _note_updates(self, run_id: int, changed: list[tuple[Paper, Paper]], now: str) -> None:
+        reported = self.reported_before(run_id, (new.pmid for _, new in changed))
+        self.db.executemany(
+            "INSERT OR IGNORE INTO pending_updates (pmid, kind, detail, run_id, noted) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [
+                (new.pmid, kind, detail, run_id, now)
+                for old, new in changed
+                if new.pmid in reported
+                for kind, detail in changes(old, new)
             ],
         )
+
+    def pending_updates(self) -> list[tuple[str, str, str]]:
+        """(pmid, kind, detail) of every update no delivered digest has reported yet."""
+        rows = self.db.execute(
+            "SELECT pmid, kind, detail FROM pending_updates WHERE reported_in IS NULL "
+            "ORDER BY pmid, kind, detail"
+        )
+        return [tuple(row) for row in rows]
+
+    def mark_updates_reported(self, updates: Iterable[tuple[str, str, str]], digest: str) -> None:
+        with self._transaction():
+            self.db.executemany(
+                "UPDATE pending_updates SET reported_in = ? "
+                "WHERE pmid = ? AND kind = ? AND detail = ? AND reported_in IS NULL",
+                [(digest, *update) for update in updates],
+            )
 
     def papers(self, pmids: Iterable[str]) -> list[Paper]:
         wanted = list(dict.fromkeys(pmids))
@@ -348,16 +419,37 @@ class Store:
                 [(p, run_id, now) for p in pmids],
             )
 
+    def deliveries(self, digest: str) -> dict[str, Delivery]:
+        """What happened to each recipient's copy of a digest (its key), by recipient."""
+        rows = self.db.execute(
+            "SELECT recipient, status, message_id, answer, run_id, sent FROM deliveries "
+            "WHERE digest = ?",
+            (digest,),
+        )
+        return {row[0]: Delivery(*row) for row in rows}
+
     def delivered_to(self, digest: str) -> set[str]:
-        rows = self.db.execute("SELECT recipient FROM deliveries WHERE digest = ?", (digest,))
-        return {row[0] for row in rows}
+        return {r for r, d in self.deliveries(digest).items() if d.status == "delivered"}
+
+    def record_attempt(self, digest: str, recipient: str, message_id: str, run_id: int) -> None:
+        """Said before DATA: if the outcome is never heard, a rerun knows it may have gone."""
+        self._record(digest, recipient, message_id, run_id, "attempted", None)
 
     def record_delivery(self, digest: str, recipient: str, message_id: str, run_id: int) -> None:
+        self._record(digest, recipient, message_id, run_id, "delivered", None)
+
+    def record_refusal(
+        self, digest: str, recipient: str, message_id: str, run_id: int, answer: str
+    ) -> None:
+        self._record(digest, recipient, message_id, run_id, "refused", answer)
+
+    def _record(self, digest, recipient, message_id, run_id, status, answer) -> None:
         with self._transaction():
             self.db.execute(
-                "INSERT OR REPLACE INTO deliveries (digest, recipient, message_id, run_id, sent) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (digest, recipient, message_id, run_id, _now()),
+                "INSERT OR REPLACE INTO deliveries "
+                "(digest, recipient, message_id, run_id, sent, status, answer) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (digest, recipient, message_id, run_id, _now(), status, answer),
             )
 
     def runs(self) -> list[Run]:

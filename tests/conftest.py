@@ -83,7 +83,6 @@ def kw_env(tmp_path, monkeypatch):
         "KRATOM_WATCH_QUERY",
         "KRATOM_WATCH_TIMEZONE",
         "KRATOM_WATCH_BATCH_SIZE",
-        "KRATOM_WATCH_WORKERS",
     ):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():

@@ -164,3 +164,37 @@ def test_retraction_of_an_earlier_paper_reaches_a_later_digest(
     assert "Retracted" in text and "Retraction in: J Test. 2026 Nov;9:1" in text
     assert f"https://pubmed.ncbi.nlm.nih.gov/{retracted['pmid']}/" in text
     assert "Retraction in" not in smtp.messages[1].message.get_body(("plain",)).get_content()
+
+
+def test_retraction_seen_by_a_run_that_fails_reaches_the_rerun(
+    prefect_harness, kw_env, smtp, monkeypatch
+):
+    rows = [r for r in load_corpus() if r["pmid"]][:3]
+    retracted = rows[0]
+    with EutilsServer(corpus_records(lambda r: date(2026, 11, 3), rows)) as server:
+        monkeypatch.setenv("KRATOM_WATCH_EUTILS_URL", server.base_url)
+        first = weekly_digest(kind="scheduled", as_of=MONDAYS[0], return_state=True)
+        (record,) = corpus_records(lambda r: date(2026, 11, 3), [retracted])
+        notice = (
+            '<CommentsCorrectionsList><CommentsCorrections RefType="RetractionIn">'
+            "<RefSource>J Test. 2026 Nov;9:1</RefSource></CommentsCorrections>"
+            "</CommentsCorrectionsList></MedlineCitation>"
+        )
+        record.xml = record.xml.replace("</MedlineCitation>", notice)
+        record.modified = date(2026, 11, 12)
+        server.add([record])
+        # The run that first sees the retraction stores the paper, then cannot mail.
+        monkeypatch.setenv("KRATOM_WATCH_RETRY_BACKOFF", "0.01")
+        monkeypatch.setenv("KRATOM_WATCH_SMTP_PORT", "9")
+        failed = weekly_digest(kind="scheduled", as_of=MONDAYS[1], return_state=True)
+        monkeypatch.setenv("KRATOM_WATCH_SMTP_PORT", str(smtp.port))
+        rerun = weekly_digest(kind="scheduled", as_of=MONDAYS[1], return_state=True)
+        later = weekly_digest(kind="scheduled", as_of=MONDAYS[2], return_state=True)
+
+    assert first.is_completed() and failed.is_failed()
+    assert rerun.is_completed() and later.is_completed()
+    texts = [m.message.get_body(("plain",)).get_content() for m in smtp.messages]
+    assert len(texts) == 3
+    assert "Retraction in: J Test. 2026 Nov;9:1" in texts[1]
+    assert f"https://pubmed.ncbi.nlm.nih.gov/{retracted['pmid']}/" in texts[1]
+    assert "Retraction in" not in texts[2]  # reported once, then not again

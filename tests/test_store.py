@@ -93,3 +93,66 @@ def test_corrupt_file_is_a_clear_error(tmp_path):
     path.write_bytes(b"this is not a database" * 100)
     with pytest.raises(StoreError, match="cannot open the store"):
         Store(path)
+
+
+def test_a_version_1_store_is_migrated_in_place_keeping_its_rows(tmp_path):
+    import sqlite3
+
+    from flows.store import MIGRATIONS, SCHEMA_VERSION
+
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:  # a store as kratom-watch 0.1 (schema 1) left it
+        db.executescript(MIGRATIONS[0])
+        db.execute("PRAGMA user_version = 1")
+        db.execute(
+            "INSERT INTO runs (kind, since, until, query, status, started) "
+            "VALUES ('scheduled', '2026-11-02', '2026-11-08', 'kratom', 'completed', 'x')"
+        )
+        db.execute(
+            "INSERT INTO deliveries (digest, recipient, message_id, run_id, sent) "
+            "VALUES ('k', 'a@example.org', '<m@x>', 1, 'x')"
+        )
+
+    with Store(path) as store:
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        (delivery,) = store.deliveries("k").values()
+        assert (delivery.recipient, delivery.status) == ("a@example.org", "delivered")
+        assert store.delivered_to("k") == {"a@example.org"}
+        assert [r.kind for r in store.runs()] == ["scheduled"]
+        assert store.pending_updates() == []
+    with Store(path) as again:  # current: nothing applied twice
+        assert again.db.execute("PRAGMA user_version").fetchone()[0] == 2
+
+
+def test_a_store_from_a_newer_version_is_refused(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "new.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version = 99")
+    with pytest.raises(StoreError, match="newer kratom-watch"):
+        Store(path)
+
+
+def test_changes_to_a_reported_paper_are_kept_as_pending_updates_until_reported(store):
+    from datetime import date as day
+
+    first = store.start_run("scheduled", day(2026, 11, 2), day(2026, 11, 8), "q")
+    store.upsert_papers([paper("1"), paper("2")], first)
+    store.record_run_papers(first, ["1", "2"])
+    store.finish_run(first, "completed")
+    second = store.start_run("scheduled", day(2026, 11, 9), day(2026, 11, 15), "q")
+    retracted = paper("1", notices=[("RetractionIn", "J Test. 2026;9:1")])
+    unreported = paper("3")
+
+    store.upsert_papers([retracted, paper("2", design="cohort"), unreported], second)
+    store.upsert_papers([paper("3", design="rct")], second)  # never in a digest: no update
+
+    assert store.pending_updates() == [
+        ("1", "retracted", "Retraction in: J Test. 2026;9:1"),
+        ("2", "relabelled", "Cross-sectional / survey → Cohort study"),
+    ]
+    store.mark_updates_reported(store.pending_updates()[:1], "digest-key")
+    assert store.pending_updates() == [
+        ("2", "relabelled", "Cross-sectional / survey → Cohort study")
+    ]
