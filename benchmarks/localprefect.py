@@ -1,8 +1,8 @@
-"""A throwaway Prefect server on this machine, for the benchmark (flows/bench.py).
+"""A throwaway `prefect server start` for the benchmark, as a user runs one beside the flow.
 
-`prefect server start` in a temporary PREFECT_HOME (its own SQLite database) on a free
-loopback port. Starting it does not wait, so the caller can do other work while the server
-migrates its database (10 to 20 s); `wait_until_ready` waits for its health check.
+It runs in a temporary PREFECT_HOME (its own SQLite database) on a free loopback port.
+Starting it does not wait, so the benchmark can do other work while the server migrates its
+database (10 to 20 s); `wait_until_ready` waits for its health check.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 
 class LocalPrefectServer:
     def __init__(self) -> None:
-        self.home = Path(tempfile.mkdtemp(prefix="kratom-watch-prefect-"))
+        self.home = Path(tempfile.mkdtemp(prefix="kratom-bench-prefect-"))
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
@@ -34,9 +34,9 @@ class LocalPrefectServer:
             "PREFECT_CLOUD_ENABLE_ORCHESTRATION_TELEMETRY": "false",
             "DO_NOT_TRACK": "1",
         }
-        server_env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+        server_env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
         server_env.update({k: v for k, v in self.env.items() if k != "PREFECT_API_URL"})
-        command = [str(Path(sys.executable).parent / "prefect"), "server", "start", "--no-ui"]
+        command = [sys.executable, "-m", "prefect", "server", "start", "--no-ui"]
         with open(self.log, "wb") as output:
             self.process = subprocess.Popen(
                 [*command, "--host", "127.0.0.1", "--port", str(port)],
@@ -51,7 +51,7 @@ class LocalPrefectServer:
         return self.home / "server.log"
 
     def wait_until_ready(self, timeout: float = 120) -> None:
-        """Wait for the server to answer its health check."""
+        """Wait for the server to answer its health check (RuntimeError if it does not)."""
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -61,9 +61,13 @@ class LocalPrefectServer:
             except OSError:
                 pass
             if self.process.poll() is not None:
-                raise RuntimeError(f"prefect server exited ({self.process.returncode})")
+                raise RuntimeError(
+                    f"prefect server exited ({self.process.returncode}); see {self.log}"
+                )
             if time.monotonic() > deadline:
-                raise RuntimeError(f"prefect server did not start in {timeout:.0f} s")
+                raise RuntimeError(
+                    f"prefect server did not start in {timeout:.0f} s; see {self.log}"
+                )
             time.sleep(0.25)
 
     def stop(self) -> None:

@@ -1,0 +1,39 @@
+"""classify: how fast the classifier labels records."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from benchmarks.figures import Figure, best_of
+
+RECORDS = 10_000
+TARGET_SECONDS = 2.0  # for RECORDS; a quick run's target is scaled to its size
+REPEATS = 3
+
+
+def bench_classify(quick: bool) -> Iterator[Figure]:
+    """10,000 full-length corpus records (title, abstract, publication types, MeSH terms)
+    through flows.classify.classify, each a different text."""
+    from flows.classify import classify
+    from tests.factories import varied_rows
+
+    n = 1_000 if quick else RECORDS
+    records = [
+        (r["title"], r["abstract"], r.get("publication_types") or [], r.get("mesh_terms") or [])
+        for r in varied_rows(n)
+    ]
+
+    def run() -> None:
+        for title, abstract, publication_types, mesh_terms in records:
+            classify(title, abstract, publication_types, mesh_terms)
+
+    classify(*records[0])  # anything loaded on first use is paid once a run, not a record
+    repeats = 1 if quick else REPEATS
+    seconds, _ = best_of(repeats, run)
+    target = TARGET_SECONDS * n / RECORDS
+    yield Figure(
+        f"classify {n:,} records",
+        f"{seconds:.2f} s, {seconds / n * 1e6:.0f} us a record (best of {repeats})",
+        f"< {target:g} s",
+        seconds < target,
+    )
