@@ -20,24 +20,28 @@ _ANY_TAG = re.compile(r"</?[A-Za-z][^>]*>")
 
 def fragment_from_element(element) -> str:
     """Serialise an lxml element's content: allowed inline tags kept, all text escaped."""
+    # A walk with a stack of its own, not recursion: a record can nest tags deeper than
+    # Python's recursion limit (1,200 <i> in a title made a RecursionError).
     parts: list[str] = []
-    _collect(element, parts)
-    return "".join(parts).strip()
-
-
-def _collect(element, parts: list[str]) -> None:
-    if element.text:
-        parts.append(html.escape(element.text, quote=False))
-    for child in element:
-        tag = child.tag if isinstance(child.tag, str) else ""
-        keep = tag in INLINE_TAGS
+    pending: list = [element]  # elements still to write, or text ready to append
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            parts.append(item)
+            continue
+        tag = item.tag if isinstance(item.tag, str) else ""
+        keep = item is not element and tag in INLINE_TAGS
         if keep:
             parts.append(f"<{tag}>")
-        _collect(child, parts)
+        if item.text:
+            parts.append(html.escape(item.text, quote=False))
+        # Popped in the order: children, closing tag, tail.
+        if item is not element and item.tail:
+            pending.append(html.escape(item.tail, quote=False))
         if keep:
-            parts.append(f"</{tag}>")
-        if child.tail:
-            parts.append(html.escape(child.tail, quote=False))
+            pending.append(f"</{tag}>")
+        pending.extend(reversed(item))
+    return "".join(parts).strip()
 
 
 def safe_html(fragment: str) -> Markup:

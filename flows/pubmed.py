@@ -6,25 +6,43 @@ waiting, passes no timeout and reads the body outside its retry loop (see
 field-notes), so:
 
 - Entrez.urlopen is replaced once by `_route`, which sends the request to the
-  configured base URL (KRATOM_WATCH_EUTILS_URL) with a timeout, after a
-  process-wide pacer that holds every thread to NCBI's rate limit;
+  configured base URL (KRATOM_WATCH_EUTILS_URL) after a pacer that holds every
+  thread and process of the user to NCBI's rate limit;
 - Entrez.max_tries is 1 and `EutilsClient._call` retries instead, reading the
   whole body inside the loop, with exponential backoff, jitter and Retry-After.
 
-Errors never carry the request URL: it holds the API key.
+An answer is bounded in time and size, whatever the server does. The socket
+timeout applies to each read, so a server that drips a byte a second would never
+trip it: each attempt also has a deadline for the whole answer (connecting,
+headers, body: KRATOM_WATCH_TIMEOUT), after which its socket is shut down. The
+body is read in chunks up to KRATOM_WATCH_MAX_ANSWER_MB; a larger answer is a
+permanent error (the same request gets the same answer).
+
+The pace is kept in a private per-user folder (`_Pacer`); what another user,
+or a stray file, leaves at its path is never followed nor trusted.
+
+Errors never carry the request URL, since it holds the API key; whatever a
+server echoes back is cleared of the key, in every spelling, before it is cut
+to fit a message. fetch_batch and fetch_ids return the efetch answer as bytes;
+reading it is flows.parse's job.
 """
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import email.utils
+import errno
 import fcntl
 import http.client
+import io
 import logging
+import math
 import os
 import random
 import re
 import socket
+import stat
 import tempfile
 import threading
 import time
@@ -40,6 +58,7 @@ from Bio import Entrez
 from lxml import etree
 
 from flows.errors import PubMedError
+from flows.parse import is_pmid
 from flows.settings import NCBI_EUTILS_URL, Settings
 
 log = logging.getLogger("kratom_watch.pubmed")
@@ -50,6 +69,11 @@ T = TypeVar("T")
 ESEARCH_MAX_IDS = 9_999
 MAX_ATTEMPTS = 5
 MAX_RETRY_AFTER = 120.0
+# An error page is read only for its gist; NCBI's are well under a kilobyte.
+ERROR_PAGE_BYTES = 1 << 20
+_CHUNK = 1 << 20
+# Longest server text quoted in a message, after the key is taken out of it.
+_QUOTED_CHARS = 120
 
 # <ERROR> messages NCBI sends when its own back end hiccups; worth a retry.
 _TRANSIENT_MESSAGES = ("backend failed", "pubone", "temporarily unavailable", "try again")
@@ -68,39 +92,142 @@ class _Pacer:
 
     NCBI counts requests per user, so a scheduled run and a manual rerun at
     the same time must share one pace: the time before which no request may
-    leave lives in a small file under the temp folder, read and written under
-    an exclusive lock. A request claims its turn only when that time has come,
-    and sets the next one from the moment it claimed: a waiter that wakes up
-    late (a busy machine) delays the requests after it instead of sending two
-    of them closer together than `interval`.
+    leave lives in a small file, read and written under an exclusive lock. A
+    request claims its turn only when that time has come, and sets the next one
+    from the moment it claimed: a waiter that wakes up late (a busy machine)
+    delays the requests after it instead of sending two of them closer together
+    than `interval`.
+
+    The file lives in a folder of the user's own (created 0700; used only if it
+    is a real folder, owned by the user and closed to others) and is opened
+    without following a link, without blocking on a FIFO, and used only if it is
+    a regular file of the user's. Anything else there, or a file that cannot be
+    opened, makes this process pace its own requests (one warning): a run never
+    stops for it. A time in the file that is not a plain number, or lies further
+    ahead than any request could have set, counts as no time at all.
     """
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / "pacing"
         self._lock = threading.Lock()
+        self._free_at = 0.0  # this process's own pace: all there is when the file is unusable
+        self._warned = False
 
     def wait(self, interval: float) -> None:
         while True:
-            with self._lock, open(self.path, "a+", encoding="ascii") as slot:
-                fcntl.flock(slot, fcntl.LOCK_EX)
-                slot.seek(0)
-                try:
-                    free_at = float(slot.read() or 0)
-                except ValueError:
-                    free_at = 0.0
+            with self._lock:
                 now = time.time()
-                if free_at - now > 60:  # the clock went back, or a stray file: start afresh
-                    free_at = now
-                if free_at <= now:
-                    slot.seek(0)
-                    slot.truncate()
-                    slot.write(repr(now + interval))
-                    slot.flush()
-                    return
+                free_at = self._claim(now, interval)
+            if free_at is None:
+                return
             time.sleep(free_at - now)
 
+    def _claim(self, now: float, interval: float) -> float | None:
+        """Take the turn if it has come (None), else say when it comes."""
+        slot = self._open()
+        try:
+            shared = _read_time(slot) if slot is not None else None
+            free_at = max(self._free_at, shared or 0.0)
+            # No request sets a time further ahead than its interval: the clock went back,
+            # or someone wrote there.
+            if free_at > now + interval + _PACE_SLACK:
+                free_at = now
+            if free_at > now:
+                return free_at
+            self._free_at = now + interval
+            if slot is not None:
+                _write_time(slot, self._free_at)
+            return None
+        finally:
+            if slot is not None:
+                os.close(slot)  # and with it the lock
 
-_PACER = _Pacer(Path(tempfile.gettempdir()) / f"kratom-watch-pacing-{os.getuid()}")
+    def _open(self) -> int | None:
+        """The pacing file, open and locked; None (said once) when it cannot be trusted."""
+        try:
+            slot = _open_private_file(self.path)
+        except (OSError, _Unsafe) as error:
+            if not self._warned:
+                self._warned = True
+                why = error if isinstance(error, _Unsafe) else _os_reason(error)
+                log.warning(
+                    "the pacing file %s cannot be used (%s): this process paces its own "
+                    "requests only, so another kratom-watch run at the same time may go "
+                    "over NCBI's rate limit",
+                    self.path,
+                    why,
+                )
+            return None
+        fcntl.flock(slot, fcntl.LOCK_EX)
+        return slot
+
+
+# How far past now + interval a time in the pacing file may lie and still be believed
+# (the intervals of runs with and without a key differ by 0.33 s).
+_PACE_SLACK = 2.0
+_TIME = re.compile(rb"\s*[0-9]{1,12}(?:\.[0-9]{1,9})?\s*")
+
+
+class _Unsafe(Exception):
+    """What was found at the pacing file's path is not ours to use."""
+
+
+def _open_private_file(path: Path) -> int:
+    """path (in a folder of the user's own, made 0700 if missing) opened read-write."""
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(path.parent, 0o700)
+    folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        _check_own(os.fstat(folder), f"the folder {path.parent}", 0o077)
+        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        slot = os.open(path.name, flags, 0o600, dir_fd=folder)
+    finally:
+        os.close(folder)
+    try:
+        found = os.fstat(slot)
+        if not stat.S_ISREG(found.st_mode):
+            raise _Unsafe(f"{path.name} is not a regular file")
+        _check_own(found, path.name, 0o022)
+    except BaseException:
+        os.close(slot)
+        raise
+    return slot
+
+
+def _check_own(found: os.stat_result, what: str, closed_bits: int) -> None:
+    if found.st_uid != os.getuid():
+        raise _Unsafe(f"{what} belongs to another user")
+    if found.st_mode & closed_bits:
+        raise _Unsafe(f"{what} is open to other users (mode {stat.S_IMODE(found.st_mode):o})")
+
+
+def _os_reason(error: OSError) -> str:
+    if error.errno == errno.ELOOP:
+        return "a symbolic link is in its place"
+    if error.errno == errno.EISDIR:
+        return "a folder is in its place"
+    if error.errno == errno.ENOTDIR:
+        return "its folder is not a folder"
+    return error.strerror or type(error).__name__
+
+
+def _read_time(slot: int) -> float | None:
+    text = os.pread(slot, 64, 0)
+    if not _TIME.fullmatch(text):
+        return None
+    value = float(text)
+    return value if math.isfinite(value) else None
+
+
+def _write_time(slot: int, value: float) -> None:
+    os.ftruncate(slot, 0)
+    os.pwrite(slot, f"{value:.6f}".encode(), 0)
+
+
+# In the temp folder (TMPDIR) rather than XDG_RUNTIME_DIR: a run started by cron or a
+# systemd timer often has no XDG_RUNTIME_DIR, and it must find the same file as a run
+# started from a login shell. The tests give each xdist worker its own TMPDIR.
+_PACER = _Pacer(Path(tempfile.gettempdir()) / f"kratom-watch-{os.getuid()}")
 
 
 @dataclass(frozen=True)
@@ -116,18 +243,116 @@ _current_route: contextvars.ContextVar[_Route | None] = contextvars.ContextVar(
 
 
 def _route(request: urllib.request.Request, *args, **kwargs):
-    """Stand-in for Bio.Entrez.urlopen: same request, our base URL, pacing and timeout."""
+    """Stand-in for Bio.Entrez.urlopen: same request, our base URL, pacing and deadline."""
     route = _current_route.get()
     if route is None:  # Entrez used outside EutilsClient: leave it untouched.
         return urllib.request.urlopen(request, *args, **kwargs)
     if request.full_url.startswith(NCBI_EUTILS_URL):
         request.full_url = route.base_url + request.full_url[len(NCBI_EUTILS_URL) :]
     _PACER.wait(route.interval)
-    return urllib.request.urlopen(request, timeout=route.timeout)
+    deadline = _current_deadline.get()
+    if deadline is not None:
+        deadline.start(route.timeout)  # from when the request may leave, not from the queue
+    return _OPENER.open(request, timeout=route.timeout)
 
 
 Entrez.urlopen = _route
 Entrez.max_tries = 1  # our _call retries, with backoff
+
+
+class _Deadline:
+    """One attempt's limit for the whole answer: when it passes, the attempt's sockets are
+    shut down, which wakes a read blocked on them (connect, TLS handshake, headers or body).
+
+    It holds duplicates of the sockets: shutting one down stops the connection, and a
+    duplicate cannot be closed and its number reused by another connection meanwhile.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._timer: threading.Timer | None = None
+        self._finished = False
+        self.expired = False
+
+    def start(self, seconds: float) -> None:
+        with self._lock:
+            if self._timer is None and not self._finished:
+                self._timer = threading.Timer(seconds, self._expire)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            if not self._finished:
+                self._sockets.append(sock.dup())
+                if self.expired:
+                    _shut(self._sockets[-1])
+
+    def _expire(self) -> None:
+        with self._lock:
+            if not self._finished:
+                self.expired = True
+                for sock in self._sockets:
+                    _shut(sock)
+
+    def finish(self) -> None:
+        with self._lock:
+            self._finished = True
+            timer, sockets, self._sockets = self._timer, self._sockets, []
+        if timer is not None:
+            timer.cancel()
+        for sock in sockets:
+            sock.close()
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+_current_deadline: contextvars.ContextVar[_Deadline | None] = contextvars.ContextVar(
+    "kratom_watch_deadline", default=None
+)
+
+
+def _watched_connection(address, timeout, source_address=None) -> socket.socket:
+    sock = socket.create_connection(address, timeout, source_address)
+    deadline = _current_deadline.get()
+    if deadline is not None:
+        deadline.watch(sock)
+    return sock
+
+
+class _Watched:
+    """An http.client connection whose socket the current attempt's deadline can stop."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._create_connection = _watched_connection
+
+
+class _HTTPConnection(_Watched, http.client.HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_Watched, http.client.HTTPSConnection):
+    pass
+
+
+class _HTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req):
+        return self.do_open(_HTTPConnection, req)
+
+
+class _HTTPSHandler(urllib.request.HTTPSHandler):
+    def https_open(self, req):
+        return self.do_open(_HTTPSConnection, req, context=self._context)
+
+
+# urlopen's own opener (proxies from the environment, redirects, the default TLS context)
+# with connections the deadline can stop.
+_OPENER = urllib.request.build_opener(_HTTPHandler, _HTTPSHandler)
 
 
 class _Transient(Exception):
@@ -174,7 +399,8 @@ class EutilsClient:
             # runs at once on a busy machine were once seen 4 in a second), 11 span 1.2 s.
             interval=0.12 if api_key else 0.45,
         )
-        self._secret = api_key.reveal() if api_key else None
+        self._secret = _spellings(api_key.reveal()) if api_key else None
+        self._limit = settings.answer_limit
         self._identity = {
             "tool": settings.ncbi_tool,
             "email": settings.ncbi_email,
@@ -257,7 +483,8 @@ class EutilsClient:
         try:
             return self._read_and_parse(name, open_request, parse)
         except (PubMedError, _Transient) as error:
-            # Messages quote what the server said, and a server may echo the request URL.
+            # Server text is quoted already cleared of the key (and only then cut); this is
+            # the last look, over the whole message.
             message = self._redact(str(error))
             if message != str(error):
                 error.args = (message,)
@@ -267,32 +494,114 @@ class EutilsClient:
 
     def _redact(self, text: str) -> str:
         text = _API_KEY_PARAMETER.sub("api_key=***", text)
-        return text.replace(self._secret, "***") if self._secret else text
+        return self._secret.sub("***", text) if self._secret else text
+
+    def _quote(self, text: str) -> str:
+        """Server text fit for a one-line message: key out first, then whitespace, then cut."""
+        text = " ".join(self._redact(text).split())
+        return text if len(text) <= _QUOTED_CHARS else text[: _QUOTED_CHARS - 3] + "..."
 
     def _read_and_parse(self, name: str, open_request: Callable, parse: Callable[[bytes], T]) -> T:
-        try:
-            with open_request() as handle:
-                body = handle.read()
-        except urllib.error.HTTPError as error:
-            if error.code == 429 or error.code >= 500:
-                raise _Transient(f"HTTP {error.code}", _retry_after(error.headers)) from None
-            message = _error_message(error.read() or b"") or str(error.reason)
-            raise _answer_error(name, message, f"HTTP {error.code}: ") from None
-        except urllib.error.URLError as error:
-            raise _Transient(f"cannot reach E-utilities ({_reason(error.reason)})") from None
-        except http.client.IncompleteRead:
-            raise _Transient("the answer was cut off mid-body") from None
-        except TimeoutError:
-            raise _Transient(f"no answer within {self._route.timeout:g} s") from None
-        except (ConnectionError, http.client.HTTPException) as error:
-            raise _Transient(f"connection failed ({type(error).__name__})") from None
-        head = body[:4000]
-        if b"<ERROR>" in head and b"<PubmedArticle" not in head:
-            raise _answer_error(name, _error_message(body))
+        body = self._read(name, open_request)
+        # An efetch answer is read whole by the caller, so an <ERROR> anywhere in it is
+        # quoted here, where the key is known; in XML text "<" is always escaped, so the
+        # tag cannot be part of an article.
+        head = body if name == "fetch" else body[:4000]
+        if b"<ERROR>" in head:
+            raise _answer_error(name, self._error_message(body))
         try:
             return parse(body)
         except MalformedAnswer as error:
             raise _Transient(str(error)) from None
+
+    def _read(self, name: str, open_request: Callable) -> bytes:
+        """The body of one request, within the deadline and the size limit."""
+        deadline = _Deadline()
+        token = _current_deadline.set(deadline)
+        try:
+            try:
+                with open_request() as handle:
+                    body = _read_body(handle, self._limit)
+            except urllib.error.HTTPError as error:
+                if error.code == 429 or error.code >= 500:
+                    raise _Transient(f"HTTP {error.code}", _retry_after(error.headers)) from None
+                page = _read_error_page(error)
+                if deadline.expired:
+                    raise self._late() from None
+                message = self._error_message(page) if page.strip() else ""
+                message = message or self._quote(str(error.reason))
+                raise _answer_error(name, message, f"HTTP {error.code}: ") from None
+            except _TooLarge:
+                raise PubMedError(
+                    f"PubMed {name} answer is larger than {self._limit / 1e6:g} MB "
+                    "(KRATOM_WATCH_MAX_ANSWER_MB): raise it, or lower KRATOM_WATCH_BATCH_SIZE "
+                    "if the records are that large"
+                ) from None
+            except (OSError, http.client.HTTPException) as error:
+                if deadline.expired:
+                    raise self._late() from None
+                raise _transport_failure(error, self._route.timeout) from None
+            if deadline.expired:  # an answer without a length looks complete when cut off
+                raise self._late()
+            return body
+        finally:
+            deadline.finish()
+            _current_deadline.reset(token)
+
+    def _late(self) -> _Transient:
+        return _Transient(f"no complete answer within {self._route.timeout:g} s")
+
+    def _error_message(self, body: bytes) -> str:
+        """NCBI's <ERROR> text, or the gist of an answer that is not E-utilities XML."""
+        try:
+            parser = etree.XMLParser(load_dtd=False, no_network=True, recover=True)
+            root = etree.fromstring(body, parser)
+        except etree.XMLSyntaxError:
+            root = None
+        if root is not None:
+            found = root.findtext(".//ERROR") if root.tag != "ERROR" else root.text
+            if found and found.strip():
+                return self._quote(found)
+        text = self._quote(_TAG.sub(" ", body.decode("utf-8", "replace")))
+        return f"an answer that is not E-utilities XML ({text})"
+
+
+class _TooLarge(Exception):
+    """The answer is longer than the limit."""
+
+
+def _read_body(handle, limit: int) -> bytes:
+    """The whole body, read in chunks so that an endless one stops at `limit` bytes."""
+    if isinstance(handle, io.TextIOWrapper):  # Biopython wraps answers sent as text/plain
+        handle = handle.buffer
+    if (getattr(handle, "length", None) or 0) > limit:  # Content-Length says so: unread
+        raise _TooLarge
+    buffer = io.BytesIO()  # getvalue() hands over its buffer: the body is not copied
+    while chunk := handle.read(_CHUNK):
+        buffer.write(chunk)
+        if buffer.tell() > limit:
+            raise _TooLarge
+    missing = getattr(handle, "length", None)
+    if missing:  # read(n) returns b"" rather than raising when the body is cut off
+        raise http.client.IncompleteRead(b"", missing)
+    return buffer.getvalue()
+
+
+def _read_error_page(error: urllib.error.HTTPError) -> bytes:
+    try:
+        return error.read(ERROR_PAGE_BYTES) or b""
+    except (OSError, http.client.HTTPException):
+        return b""
+
+
+def _transport_failure(error: OSError | http.client.HTTPException, timeout: float) -> _Transient:
+    if isinstance(error, urllib.error.URLError):
+        return _Transient(f"cannot reach E-utilities ({_reason(error.reason)})")
+    if isinstance(error, http.client.IncompleteRead):
+        return _Transient("the answer was cut off mid-body")
+    if isinstance(error, TimeoutError):
+        return _Transient(f"no answer within {timeout:g} s")
+    return _Transient(f"connection failed ({type(error).__name__})")
 
 
 class MalformedAnswer(PubMedError):
@@ -322,12 +631,16 @@ def _parse_search(body: bytes) -> SearchResult:
         root = etree.fromstring(body, etree.XMLParser(load_dtd=False, no_network=True))
     except etree.XMLSyntaxError as error:
         raise MalformedAnswer(f"esearch answered malformed XML: {error}") from None
-    count = root.findtext("Count")
+    count = (root.findtext("Count") or "").strip()
     webenv = root.findtext("WebEnv")
     query_key = root.findtext("QueryKey")
-    if count is None or not count.isdigit() or not webenv or not query_key:
-        raise MalformedAnswer("esearch answered without Count, WebEnv and QueryKey")
+    # ASCII digits only: str.isdigit() takes "²", which int() then refuses.
+    if not _COUNT.fullmatch(count) or not webenv or not query_key:
+        raise MalformedAnswer("esearch answered without a valid Count, WebEnv and QueryKey")
     pmids = tuple((e.text or "").strip() for e in root.iterfind("IdList/Id"))
+    odd = next((pmid for pmid in pmids if not is_pmid(pmid)), None)
+    if odd is not None:
+        raise MalformedAnswer(f"esearch listed {odd[:20]!r}, which is not a PMID")
     if int(count) > ESEARCH_MAX_IDS:
         raise WindowTooLarge(int(count))
     if len(pmids) != int(count):
@@ -335,29 +648,29 @@ def _parse_search(body: bytes) -> SearchResult:
     return SearchResult(count=int(count), webenv=webenv, query_key=query_key, pmids=pmids)
 
 
-_API_KEY_PARAMETER = re.compile(r"api_key=[^&\s\"'<>]*")
+_COUNT = re.compile(r"[0-9]{1,12}")
+# The parameter as sent, URL-encoded and encoded twice; the value ends where the next
+# parameter starts ("&", "%26", "%2526"): an NCBI key has letters and digits only.
+_API_KEY_PARAMETER = re.compile(r"api_key(?:=|%3D|%253D)[^&\s\"'<>%]*", re.I)
 _TAG = re.compile(r"<[^>]*>")
 
 
-def _error_message(body: bytes) -> str:
-    """NCBI's <ERROR> text, or the gist of an answer that is not E-utilities XML."""
-    try:
-        parser = etree.XMLParser(load_dtd=False, no_network=True, recover=True)
-        root = etree.fromstring(body, parser)
-    except etree.XMLSyntaxError:
-        root = None
-    if root is not None:
-        found = root.findtext(".//ERROR") if root.tag != "ERROR" else root.text
-        if found:
-            return _API_KEY_PARAMETER.sub("api_key=***", " ".join(found.split()))
-    text = " ".join(_TAG.sub(" ", body[:400].decode("utf-8", "replace")).split())[:120]
-    return _API_KEY_PARAMETER.sub("api_key=***", f"an answer that is not E-utilities XML ({text})")
+def _spellings(secret: str) -> re.Pattern[str]:
+    """The secret as a server may echo it: as sent, percent-encoded once or twice, or as
+    HTML character references, character by character in any mix."""
+
+    def spellings(char: str) -> str:
+        code = ord(char)
+        hex_code = f"(?i:{code:02x})"
+        return f"(?:{re.escape(char)}|%(?:25)?{hex_code}|&#0*{code};|&#[xX]0*{hex_code};)"
+
+    return re.compile("".join(spellings(char) for char in secret))
 
 
 def _retry_after(headers) -> float | None:
     """Retry-After in seconds, given as seconds or as an HTTP date (RFC 9110)."""
     value = (headers.get("Retry-After") or "").strip() if headers else ""
-    if value.isdigit():
+    if _COUNT.fullmatch(value):
         return min(float(value), MAX_RETRY_AFTER)
     try:
         when = email.utils.parsedate_to_datetime(value)

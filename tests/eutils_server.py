@@ -56,6 +56,15 @@ What it models, and where the behaviour comes from:
 Faults queued with `server.fail(endpoint, *faults)` reproduce the failures in
 field-notes.md; each is consumed by one request, an endpoint's own queue before
 the "*" queue, and recorded in `Request.fault`.
+
+Hostile modes, for the faults of issue 15 (a server that is broken or out to
+harm the client, not NCBI's own failures): `drip` (the answer one byte at a time,
+body only or headers too: each read is quick, the whole answer never ends in
+time), `endless` (200 with no Content-Length and 1 MB chunks until the client
+hangs up), `echo_request` (an error page that quotes the request, API key
+included, plainly, URL-encoded, percent-encoded character by character or
+inside NCBI's `<ERROR>`) and `raw_answer` (any status, headers and bytes, for
+records and search answers with odd values).
 """
 
 from __future__ import annotations
@@ -74,7 +83,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 from xml.sax.saxutils import escape
 
 CORPUS = Path(__file__).parent / "fixtures" / "dev.jsonl"
@@ -326,6 +335,8 @@ class Fault:
     seconds: float = 0.0
     drop: int = 0
     barrier: threading.Barrier | None = None
+    size: int = 0
+    query_only: bool = False
 
 
 def http_error(
@@ -379,6 +390,61 @@ def short(drop: int = 1) -> Fault:
 def expire_webenv() -> Fault:
     """Forget the request's WebEnv before answering, as the history server does."""
     return Fault("expire_webenv")
+
+
+def drip(seconds: float, headers: bool = False) -> Fault:
+    """The normal answer, one byte every `seconds` (the status line and headers too when
+    `headers`): every socket read gets a byte in time, the whole answer takes ages."""
+    return Fault("drip", seconds=seconds, message="headers" if headers else "body")
+
+
+def endless(limit: int = 64 << 20) -> Fault:
+    """HTTP 200, no Content-Length, then 1 MB chunks of XML whitespace after an opening
+    <PubmedArticleSet> until the client hangs up (or `limit` bytes, so that a client that
+    reads everything gets an answer instead of hanging the test)."""
+    return Fault("endless", size=limit)
+
+
+ECHO_FORMS = ("plain", "percent", "every-char", "double", "xml")
+
+
+def echo_request(
+    status: int = 400, form: str = "percent", lead: str = "", query_only: bool = False
+) -> Fault:
+    """An error page that quotes the request it answers (path and query, or the query
+    alone; for a POST the form body is the query), after `lead`: `plain` as sent,
+    `percent` URL-encoded (api_key%3D...),
+    `every-char` each character of the query as %XX, `double` URL-encoded twice, `xml`
+    URL-encoded as the message of NCBI's <ERROR> document, at HTTP 200 (a `lead` such as
+    "Search Backend failed" makes that a transient error, retried and logged)."""
+    if form not in ECHO_FORMS:
+        raise ValueError(f"unknown echo form {form!r}")
+    return Fault(
+        "echo_request", status=status, message=form, body=lead.encode(), query_only=query_only
+    )
+
+
+def raw_answer(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Fault:
+    """Exactly this status, these headers (an XML Content-Type unless given) and body."""
+    return Fault(
+        "http_error", status=status, body=body, headers=headers or {"Content-Type": XML_TYPE}
+    )
+
+
+def echo_page(target: str, form: str, lead: str = "", query_only: bool = False) -> str:
+    """The text `echo_request` puts in its page for a request to `target` (path?query)."""
+    if query_only:
+        target = target.partition("?")[2]
+    if form == "plain":
+        quoted = target
+    elif form in ("percent", "xml"):
+        quoted = quote(target, safe="")
+    elif form == "double":
+        quoted = quote(quote(target, safe=""), safe="")
+    else:  # every-char
+        path, sep, query = target.rpartition("?")
+        quoted = path + sep + "".join(f"%{byte:02X}" for byte in query.encode())
+    return f"{lead}Bad request: {quoted}"
 
 
 # ---- the server
@@ -504,10 +570,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self, method: str) -> None:
         url = urlsplit(self.path)
         params = dict(parse_qsl(url.query, keep_blank_values=True))
+        self.target = self.path
         if method == "POST":
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length).decode("utf-8", "replace")
             params.update(parse_qsl(body, keep_blank_values=True))
+            self.target = f"{url.path}?{body}"
         # A client that gave up (a stall longer than its timeout) closed the socket.
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             self._answer(self.server.eutils, url.path, method, params)
@@ -523,6 +591,10 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(Response(fault.status, fault.body, fault.headers))
         if kind == "error_body":
             return self._send(Response(fault.status, error_document(name, fault.message)))
+        if kind == "echo_request":
+            return self._echo(name, fault)
+        if kind == "endless":
+            return self._endless(fault.size)
         if kind == "stall":
             eutils._stopping.wait(fault.seconds)
         if kind == "together":
@@ -534,7 +606,43 @@ class _Handler(BaseHTTPRequestHandler):
         if kind == "malformed":
             response.body = response.body[: max(1, len(response.body) // 2)]
         limit = int(len(response.body) * fault.fraction) if kind == "truncated" else None
+        if kind == "drip":
+            return self._drip(response, fault.seconds, fault.message == "headers")
         self._send(response, limit)
+
+    def _echo(self, endpoint: str, fault: Fault) -> None:
+        text = echo_page(self.target, fault.message, fault.body.decode(), fault.query_only)
+        if fault.message == "xml":
+            return self._send(Response(200, error_document(endpoint, text)))
+        page = f"<html><body><h1>Error</h1><p>{escape(text)}</p></body></html>".encode()
+        self._send(Response(fault.status, page, {"Content-Type": "text/html"}))
+
+    def _drip(self, response: Response, seconds: float, headers: bool) -> None:
+        lines = [f"{self.protocol_version} {response.status} OK"]
+        lines += [f"{k}: {v}" for k, v in response.headers.items()]
+        lines.append(f"Content-Length: {len(response.body)}")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode()
+        self.close_connection = True
+        if not headers:
+            self.wfile.write(head)
+        dripped = head + response.body if headers else response.body
+        stopping = self.server.eutils._stopping
+        for i in range(len(dripped)):
+            if stopping.wait(seconds):
+                return
+            self.wfile.write(dripped[i : i + 1])
+
+    def _endless(self, limit: int) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", XML_TYPE)
+        self.end_headers()
+        self.close_connection = True
+        self.wfile.write(f'<?xml version="1.0" ?>\n{PUBMED_DOCTYPE}\n<PubmedArticleSet>\n'.encode())
+        chunk = b"\n" * (1 << 20)
+        sent = 0
+        while sent < limit and not self.server.eutils._stopping.is_set():
+            self.wfile.write(chunk)
+            sent += len(chunk)
 
     def _send(self, response: Response, limit: int | None = None) -> None:
         self.send_response(response.status)

@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 
 from flows.errors import PubMedError
+from flows.parse import read_papers
 from flows.pubmed import EutilsClient
 from flows.settings import Secret, Settings
 from tests.eutils_server import (
@@ -24,6 +25,9 @@ from tests.eutils_server import (
 
 DAY = date(2026, 11, 3)
 FAKE_KEY = "ZZfakeKEY0123456789secret"
+
+
+RECORDS = len(corpus_records(lambda row: DAY)) + 1  # the corpus rows with a PMID, a sample
 
 
 @pytest.fixture
@@ -45,13 +49,13 @@ def test_search_then_fetch_in_batches(server):
     client = client_for(server)
     search = client.search_window("kratom", DAY, DAY)
 
-    papers = [
-        p for start in range(0, search.count, 20) for p in client.fetch_batch(search, start, 20)
-    ]
+    answers = [client.fetch_batch(search, start, 20) for start in range(0, search.count, 20)]
 
-    assert search.count == 44
+    assert all(isinstance(answer, bytes) for answer in answers)  # read by the caller
+    papers = [p for answer in answers for p in read_papers(answer)]
+    assert search.count == RECORDS
     assert [p.pmid for p in papers] == list(search.pmids)
-    assert server.count("esearch") == 1 and server.count("efetch") == 3
+    assert server.count("esearch") == 1 and server.count("efetch") == -(-RECORDS // 20)
     first = server.requests[0].params
     assert (first["tool"], first["email"], first["usehistory"]) == (
         "kratom-watch",
@@ -65,8 +69,8 @@ def test_window_bounds_are_inclusive(server):
     server.add(corpus_records(lambda row: date(2026, 11, 9), later))
     client = client_for(server)
 
-    assert client.search_window("kratom", DAY, date(2026, 11, 8)).count == 44
-    assert client.search_window("kratom", DAY, date(2026, 11, 9)).count == 44 + len(later)
+    assert client.search_window("kratom", DAY, date(2026, 11, 8)).count == RECORDS
+    assert client.search_window("kratom", DAY, date(2026, 11, 9)).count == RECORDS + len(later)
 
 
 @pytest.mark.parametrize(
@@ -86,7 +90,7 @@ def test_transient_failures_are_retried(server, fault):
 
     search = client_for(server).search_window("kratom", DAY, DAY)
 
-    assert search.count == 44
+    assert search.count == RECORDS
     assert server.count("esearch") == 2
 
 
@@ -125,14 +129,15 @@ def test_short_batch_is_returned_as_is_for_the_flow_to_complete(server):
     search = client.search_window("kratom", DAY, DAY)
     server.fail("efetch", short(drop=2))
 
-    assert len(client.fetch_batch(search, 0, 10)) == 8
-    assert [p.pmid for p in client.fetch_ids(list(search.pmids[8:10]))] == list(search.pmids[8:10])
+    assert len(read_papers(client.fetch_batch(search, 0, 10))) == 8
+    by_id = read_papers(client.fetch_ids(list(search.pmids[8:10])))
+    assert [p.pmid for p in by_id] == list(search.pmids[8:10])
 
 
 def test_pacing_without_key_is_at_most_three_a_second(server):
     client = client_for(server)
     search = client.search_window("kratom", DAY, DAY)
-    for start in range(0, 44, 5):
+    for start in range(0, 20, 5):
         client.fetch_batch(search, start, 5)
 
     times = [r.time for r in server.requests]
