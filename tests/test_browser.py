@@ -2,8 +2,9 @@
 DevTools protocol (a websocket on 127.0.0.1; no driver, no browser download).
 
 Chromium loads only the local file: background networking, sync and component updates are
-off, and the test fails on any request that is not file: or data:. Screenshots are kept in
-test-output/ (digest.png at 800 px wide, digest-375.png as a phone sees it).
+off, and the test fails on any request that is not file: or data:. Screenshots are kept
+outside the repository, in $KRATOM_WATCH_SCREENSHOTS or else <temp>/kratom-watch-screenshots
+(digest.png at 800 px wide, digest-375.png as a phone sees it), for a person to look at.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -25,8 +27,12 @@ from flows.digest import PaperUpdate, build_digest
 from flows.render import render_digest
 from tests.test_digest import SINCE, UNTIL, hostile_paper, paper
 
-ROOT = Path(__file__).resolve().parent.parent
-OUTPUT = ROOT / "test-output"
+pytestmark = pytest.mark.slow
+
+OUTPUT = Path(
+    os.environ.get("KRATOM_WATCH_SCREENSHOTS")
+    or Path(tempfile.gettempdir()) / "kratom-watch-screenshots"
+)
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 

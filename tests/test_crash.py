@@ -27,6 +27,8 @@ from tests.conftest import ROOT, run_cli
 from tests.eutils_server import EutilsServer, corpus_records, load_corpus, stall, together
 from tests.smtp_server import SmtpServer
 
+pytestmark = pytest.mark.slow
+
 FIRST_DAY = date(2026, 10, 26)
 SINCE, UNTIL = FIRST_DAY, FIRST_DAY + timedelta(days=27)  # the whole corpus: 43 records
 CODE = "from tests import netguard; netguard.install(); from flows.cli import main; main()"
