@@ -11,7 +11,7 @@ classified, so a crash keeps what was done and a rerun completes it.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
@@ -212,6 +212,7 @@ def _collect(
         return
 
     starts = list(range(0, search.count, settings.batch_size))
+    listed = set(search.pmids)
     logger.info(
         "%d records; fetching in %d batch(es) of %d", search.count, len(starts), settings.batch_size
     )
@@ -227,13 +228,14 @@ def _collect(
                 raise
             logger.warning("the search expired on NCBI's history server; searching again")
             search = search_window(settings, since, until)
+            listed = set(search.pmids)
             pending = fetch_batch.submit(settings, quote(search), starts[i])
             continue
         # The next batch downloads while this one is read and stored.
         if i + 1 < len(starts):
             pending = fetch_batch.submit(settings, quote(search), starts[i + 1])
         refetch = partial(fetch_batch, settings, quote(search), starts[i])
-        papers = _papers(settings, refetch, logger, answer)
+        papers = _papers(settings, refetch, listed, logger, answer)
         collected.keep(store_batch(settings, quote(papers), run_id))
         i += 1
 
@@ -241,7 +243,7 @@ def _collect(
     if missing:
         # efetch can answer fewer articles than asked; ask again by id, once.
         logger.warning("%d records missing after the batches; fetching them by id", len(missing))
-        papers = _papers(settings, partial(fetch_ids, settings, missing), logger)
+        papers = _papers(settings, partial(fetch_ids, settings, missing), missing, logger)
         collected.keep(store_batch(settings, quote(papers), run_id))
         missing = runs.missing_pmids(settings, missing)
     if missing:
@@ -251,14 +253,25 @@ def _collect(
 
 
 def _papers(
-    settings: Settings, fetch: Callable[[], bytes], logger, answer: bytes | None = None
+    settings: Settings,
+    fetch: Callable[[], bytes],
+    listed: Iterable[str],
+    logger,
+    answer: bytes | None = None,
 ) -> list[Paper]:
-    """The classified papers of `fetch`'s answer (or of `answer`, already fetched by it);
-    an answer that cannot be read is fetched again."""
+    """The classified papers of `fetch`'s answer (or of `answer`, already fetched by it)
+    that PubMed listed for it; an answer that cannot be read is fetched again."""
     answer = fetch() if answer is None else answer
     for attempt in range(1, MAX_REREADS + 2):
         try:
-            return read_batch(answer)
+            papers, extra = runs.listed_only(read_batch(answer), listed)
+            if extra:
+                logger.warning(
+                    "efetch answered %d record(s) the search did not list, or listed twice; "
+                    "kept one of each listed record only",
+                    extra,
+                )
+            return papers
         except PubMedError as error:
             if attempt > MAX_REREADS:
                 raise
@@ -285,7 +298,7 @@ def _revisit(settings, run_id: int, since: date, until: date, collected: Collect
     logger.info("%d earlier-reported papers changed in PubMed; fetching them", len(candidates))
     for start in range(0, len(candidates), settings.batch_size):
         batch = candidates[start : start + settings.batch_size]
-        papers = _papers(settings, partial(fetch_ids, settings, batch), logger)
+        papers = _papers(settings, partial(fetch_ids, settings, batch), batch, logger)
         collected.keep(store_batch(settings, quote(papers), run_id))
 
 

@@ -112,6 +112,16 @@ def classify_papers(papers: list[Paper]) -> list[Paper]:
     return papers
 
 
+def listed_only(papers: list[Paper], listed: Iterable[str]) -> tuple[list[Paper], int]:
+    """The papers PubMed listed for the request, each once, in the answer's order; and how
+    many others the answer held (a record the search never listed, a PMID given twice)."""
+    wanted, kept = set(listed), {}
+    for paper in papers:
+        if paper.pmid in wanted and paper.pmid not in kept:
+            kept[paper.pmid] = paper
+    return list(kept.values()), len(papers) - len(kept)
+
+
 # Storing
 
 
