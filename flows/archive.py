@@ -39,6 +39,8 @@ FORMS = (
     (".ris", "RIS"),
     (".png", "chart"),
 )
+# A sidecar lists at most flows.digest.LIST_LIMIT papers: well under this.
+MAX_SIDECAR_BYTES = 5_000_000
 _FEED_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "kratom-watch:digests")
 
 
@@ -133,7 +135,7 @@ def entries(reports_dir: Path) -> list[Entry]:
             continue
         try:
             found.append(_entry(path))
-        except (OSError, ValueError, KeyError, TypeError) as error:
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
             # One damaged sidecar must not stop this week's digest; the entry is left out.
             log.warning("skipping %s in the archive: %s", path.name, error)
     found.sort(key=lambda e: (e.until, e.since), reverse=True)
@@ -141,7 +143,14 @@ def entries(reports_dir: Path) -> list[Entry]:
 
 
 def _entry(path: Path) -> Entry:
+    # A sidecar is a file anyone could edit, or a disk could damage: every field is checked.
+    if path.stat().st_size > MAX_SIDECAR_BYTES:
+        raise ValueError(f"larger than {MAX_SIDECAR_BYTES:,} bytes")
     data = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or not isinstance(data.get("designs"), dict):
+        raise ValueError("not a digest's sidecar (an object with a designs table)")
+    if not isinstance(data.get("items", []), list):
+        raise ValueError("its items are not a list")
     stem = path.name.removesuffix(".json")
     counts = {label: int(n) for label, n in data["designs"].items()}
     return Entry(

@@ -196,3 +196,29 @@ def test_chart_png_is_byte_identical_and_unstamped():
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     assert b"tEXt" not in png and b"tIME" not in png and b"matplotlib" not in png
     assert design_chart_png([]).startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        '{"since": "2026-01-05", "until": "2026-01-11", "papers": 1, "relevant": 0, "other": 1,'
+        ' "updates": 0, "designs": []}',
+        "[" * 100_000 + "]" * 100_000,
+        '"just a string"',
+        '{"since": "2026-01-05", "until": "2026-01-11", "papers": "many", "designs": {}}',
+    ],
+    ids=["designs-a-list", "nested-100000-deep", "not-an-object", "papers-not-a-number"],
+)
+def test_a_damaged_sidecar_is_skipped_with_a_warning_and_the_archive_still_written(
+    reports: Path, content: str, caplog
+):
+    (reports / "kratom-watch_2026-01-05_2026-01-11.json").write_text(content)
+
+    paths = render_digest(
+        build_digest([paper("9")], date(2026, 11, 16), date(2026, 11, 22)), reports
+    )
+
+    assert [e.since for e in entries(reports)][0] == date(2026, 11, 16)
+    assert date(2026, 1, 5) not in [e.since for e in entries(reports)]
+    assert {p.name for p in paths} >= {"index.html", "feed.xml"}
+    assert "skipping kratom-watch_2026-01-05_2026-01-11.json" in caplog.text
