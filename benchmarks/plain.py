@@ -1,10 +1,13 @@
 """A manual run without Prefect: the steps of flows.runs called in the flow's order.
 
-What `weekly_digest(since, until, send_email=False)` does for a window, minus Prefect:
-search (splitting a window over ESearch's cap), fetch each batch, read, classify and store
-it, check every listed PMID was stored, plan and render the digest. With `ahead`, the next
-batch is fetched on a thread while the current one is read and stored, as the flow does
-with its task runner; without, one batch at a time. `stages` adds up where the time went.
+What `weekly_digest(since, until, send_email=False)` does for a window with no mail
+settings, minus Prefect: search (splitting a window over ESearch's cap), fetch each batch,
+read and classify it, keep the records the search listed, store them, check every listed
+PMID was stored, plan and render the digest, note its updates as reported. With `ahead`,
+the next batch is fetched on a thread while the current one is read and stored, as the flow
+does with its task runner; without, one batch at a time. `stages` adds up where the time
+went. It follows flows.pipeline's `_run` and `_collect` step for step: a step added there
+belongs here too.
 """
 
 from __future__ import annotations
@@ -50,11 +53,13 @@ def plain_digest(settings: Settings, since: date, until: date, ahead: bool = Tru
     collected = Collected()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fetch") as fetcher:
         fetch = fetcher.submit if ahead else _done
-        _collect(settings, since, until, collected, run, fetch)
+        _collect(settings, run_id, since, until, collected, run, fetch)
     with run.timed("plan"):
         plan = runs.plan_digest(settings, run_id, collected, options)
     with run.timed("render"):
         rendered = runs.render(settings, since, until, plan)
+    with run.timed("plan"):
+        runs.mark_reported(settings, plan, runs.digest_key(since, until, plan.pmids, plan.updates))
     run.found, run.new, run.in_digest = len(collected.pmids), collected.new, rendered.papers
     with runs.open_store(settings) as store:
         store.finish_run(run_id, "completed", found=run.found, stored=run.found, new=run.new)
@@ -72,16 +77,23 @@ Fetch = Callable[..., Future]
 
 
 def _collect(
-    settings: Settings, since: date, until: date, collected: Collected, run: PlainRun, fetch: Fetch
+    settings: Settings,
+    run_id: int,
+    since: date,
+    until: date,
+    collected: Collected,
+    run: PlainRun,
+    fetch: Fetch,
 ) -> None:
     try:
         with run.timed("search"):
             search = runs.search_window(settings, since, until)
     except WindowTooLarge as error:
         for start, end in runs.split_window(since, until, error.count, pubmed.ESEARCH_MAX_IDS):
-            _collect(settings, start, end, collected, run, fetch)
+            _collect(settings, run_id, start, end, collected, run, fetch)
         return
     starts = list(range(0, search.count, settings.batch_size))
+    listed = set(search.pmids)
     waiting = "fetch (waiting for answers)"
     with run.timed(waiting):
         pending = fetch(runs.fetch_batch, settings, search, starts[0]) if starts else None
@@ -94,8 +106,10 @@ def _collect(
             papers = runs.read_answer(answer)
         with run.timed("classify"):
             runs.classify_papers(papers)
+        with run.timed("read"):
+            papers, _ = runs.listed_only(papers, listed)
         with run.timed("store"):
-            collected.keep(runs.store_papers(settings, papers))
+            collected.keep(runs.store_papers(settings, papers, run_id))
     with run.timed("store"):
         missing = runs.missing_pmids(settings, search.pmids)
     if missing:
