@@ -58,6 +58,9 @@ def run(since, until, scheduled, mark_sent, no_email, resend) -> None:
     if not scheduled:
         since, until = _or_fail(resolve_window, settings, since, until)
 
+    from flows.prefect_api import check_server
+
+    _or_fail(check_server, required=False)
     from flows.pipeline import weekly_digest
 
     state = weekly_digest(
@@ -82,10 +85,13 @@ def serve() -> None:
     Needs a Prefect server (`prefect server start`) or Prefect Cloud: schedules
     never fire on Prefect's temporary server. Runs until interrupted.
     """
-    from flows.schedule import serve_weekly
+    from flows.prefect_api import check_server
     from flows.settings import load_settings
 
     settings = _or_fail(load_settings)
+    _or_fail(check_server, required=True)
+    from flows.schedule import serve_weekly
+
     _or_fail(serve_weekly, settings)
 
 

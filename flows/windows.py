@@ -23,12 +23,14 @@ def resolve_window(
     if since is None and until is None:
         return last_complete_week(today)
     if since is None:
-        raise KratomWatchError("--until needs --since: give both dates or neither")
+        # Said in the parameters' own names: the CLI's --since/--until and the flow's
+        # since/until parameters are the same words.
+        raise KratomWatchError(f"until {until} needs since too: give both dates or neither")
     until = until or today
     if since > today:
         raise KratomWatchError(f"the window starts in the future ({since}; today is {today})")
     if since > until:
-        raise KratomWatchError(f"the window is reversed: --since {since} is after --until {until}")
+        raise KratomWatchError(f"the window is reversed: since {since} is after until {until}")
     return since, until
 
 

@@ -164,7 +164,7 @@ def test_empty_window_says_so(prefect_harness, env):
         (["run", "--since", "2026-13-01"], {}, "'2026-13-01' is not a date in the form YYYY-MM-DD"),
         (["run", "--since", "2026-11-08", "--until", "2026-11-02"], {}, "the window is reversed"),
         (["run", "--since", "2999-01-01"], {}, "the window starts in the future"),
-        (["run", "--until", "2026-11-02"], {}, "--until needs --since"),
+        (["run", "--until", "2026-11-02"], {}, "until 2026-11-02 needs since too"),
         (["run", "--sinse", "2026-11-02"], {}, "No such option '--sinse'"),
         (["run"], {"NCBI_EMAIL": ""}, "NCBI_EMAIL is not set"),
         (["run"], {"KRATOM_WATCH_EUTILS_URL": "ftp://x"}, "KRATOM_WATCH_EUTILS_URL='ftp://x'"),
