@@ -268,7 +268,7 @@ def _view(paper: Paper) -> PaperView:
         evidence=_one_line(paper.evidence[0]) if paper.evidence else "",
         snippet=snippet(paper),
         journal=_one_line(paper.journal),
-        pubmed_url=f"https://pubmed.ncbi.nlm.nih.gov/{quote(paper.pmid, safe='')}/",
+        pubmed_url=paper.pubmed_url,
         doi_url=doi_url(paper.doi),
     )
 

@@ -19,14 +19,13 @@ from typing import IO, TYPE_CHECKING
 from jinja2 import Environment
 
 from flows.designs import LABELS
-from flows.markup import INLINE_TAGS
+from flows.markup import INLINE_TAG
 
 if TYPE_CHECKING:
     from flows.digest import Digest, PaperView
 
 RIS_TYPES: dict[str, str] = dict.fromkeys(LABELS, "JOUR")
 
-_INLINE_TAG = re.compile(r"(</?(?:{})>)".format("|".join(INLINE_TAGS)))
 # Markdown punctuation that can start markup anywhere in a line (emphasis, code, links, raw
 # HTML, entities, tables, strike-through). Escaped with a backslash, it shows as itself.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|&~])")
@@ -57,8 +56,8 @@ def markdown_finalize(value: object) -> str:
 def md_inline(fragment: str) -> MarkdownText:
     """An inline-markup fragment (flows.markup) as Markdown: italics and bold kept, rest text."""
     out = []
-    for piece in _INLINE_TAG.split(" ".join((fragment or "").split())):
-        tag = _INLINE_TAG.fullmatch(piece)
+    for piece in INLINE_TAG.split(" ".join((fragment or "").split())):
+        tag = INLINE_TAG.fullmatch(piece)
         if tag:
             out.append(_MARKDOWN_INLINE.get(piece.strip("</>"), ""))
         else:

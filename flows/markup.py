@@ -14,7 +14,7 @@ import re
 from markupsafe import Markup, escape
 
 INLINE_TAGS = ("i", "b", "u", "sup", "sub", "em", "strong")
-_INLINE_TAG = re.compile(r"(</?(?:{})>)".format("|".join(INLINE_TAGS)))
+INLINE_TAG = re.compile(r"(</?(?:{})>)".format("|".join(INLINE_TAGS)))
 _ANY_TAG = re.compile(r"</?[A-Za-z][^>]*>")
 
 
@@ -47,8 +47,8 @@ def fragment_from_element(element) -> str:
 def safe_html(fragment: str) -> Markup:
     """A fragment as HTML: the allowed inline tags render, anything else shows as text."""
     out = []
-    for piece in _INLINE_TAG.split(fragment or ""):
-        if _INLINE_TAG.fullmatch(piece):
+    for piece in INLINE_TAG.split(fragment or ""):
+        if INLINE_TAG.fullmatch(piece):
             out.append(piece)
         else:
             out.append(str(escape(html.unescape(piece))))
@@ -57,7 +57,7 @@ def safe_html(fragment: str) -> Markup:
 
 def plain_text(fragment: str) -> str:
     """A fragment as plain text: inline tags dropped, entities decoded."""
-    return html.unescape(_INLINE_TAG.sub("", fragment or ""))
+    return html.unescape(INLINE_TAG.sub("", fragment or ""))
 
 
 def strip_tags(text: str) -> str:

@@ -5,8 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple
+from urllib.parse import quote
 
 from flows.markup import plain_text
+
+
+def pubmed_url(pmid: str) -> str:
+    """The paper's PubMed page (a PMID that is not one still cannot leave the path)."""
+    return f"https://pubmed.ncbi.nlm.nih.gov/{quote(pmid, safe='')}/"
 
 
 @dataclass(frozen=True)
@@ -62,7 +68,7 @@ class Paper:
 
     @property
     def pubmed_url(self) -> str:
-        return f"https://pubmed.ncbi.nlm.nih.gov/{self.pmid}/"
+        return pubmed_url(self.pmid)
 
     @property
     def doi_url(self) -> str:
@@ -92,4 +98,4 @@ class Listing(NamedTuple):
 
     @property
     def pubmed_url(self) -> str:
-        return f"https://pubmed.ncbi.nlm.nih.gov/{self.pmid}/"
+        return pubmed_url(self.pmid)
