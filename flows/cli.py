@@ -113,10 +113,33 @@ def classify_command(file) -> None:
 
 
 @cli.command()
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path(dir_okay=False), required=False)
 @click.option("--misses", is_flag=True, help="List each wrong record with its evidence.")
-def evaluate(file, misses) -> None:
-    """Score the classifier on a hand-labelled JSON Lines FILE (like tests/fixtures/dev.jsonl)."""
+@click.option(
+    "--cv",
+    "folds",
+    type=click.IntRange(min=2),
+    help="Cross-validate instead: retrain the model on K-1 folds, score the Kth (needs "
+    "scikit-learn). FILE is the dev set (default tests/fixtures/dev.jsonl).",
+)
+@click.option(
+    "--external",
+    type=click.Path(dir_okay=False),
+    help="With --cv: the external corpus to add (default "
+    "../shared/corpus/external/studytypeteller-train.jsonl, skipped when absent).",
+)
+def evaluate(file, misses, folds, external) -> None:
+    """Score the classifier on a hand-labelled JSON Lines FILE (like tests/fixtures/dev.jsonl).
+
+    With --cv K: K-fold cross-validation grouped by paper over the dev set and, when present,
+    the external corpus; per-label precision, recall and F1 with 95% intervals, accuracy
+    per source, and a calibration table.
+    """
+    if folds:
+        _cross_validate(file, folds, external)
+        return
+    if file is None:
+        raise click.UsageError("give a FILE to evaluate, or --cv K")
     from flows.evaluate import evaluate as score
     from flows.evaluate import format_evaluation, read_labelled
 
@@ -127,6 +150,71 @@ def evaluate(file, misses) -> None:
     except ValueError as error:
         raise click.ClickException(str(error)) from None
     click.echo(format_evaluation(score(rows), misses=misses), nl=False)
+
+
+def _cross_validate(dev, folds, external) -> None:
+    from pathlib import Path
+
+    from flows.classify.train import DEFAULT_DEV, DEFAULT_EXTERNAL, read_examples
+    from flows.evaluate import cross_validate, cv_report, format_cv
+
+    _require_sklearn()
+    examples = _or_fail(read_examples, dev or DEFAULT_DEV, "dev")
+    if external is None and DEFAULT_EXTERNAL.exists():
+        external = DEFAULT_EXTERNAL
+    if external is not None:
+        examples += _or_fail(read_examples, external, "external")
+    predictions = cross_validate(examples, folds)
+    click.echo(format_cv(cv_report(predictions, folds)), nl=False)
+    if external is None:
+        click.echo(f"(no external corpus: {Path(DEFAULT_EXTERNAL)} is absent)")
+
+
+def _require_sklearn() -> None:
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        raise click.ClickException(
+            "training needs scikit-learn: pip install 'kratom-watch[train]'"
+        ) from None
+
+
+@cli.command()
+@click.option(
+    "--dev",
+    type=click.Path(dir_okay=False),
+    default="tests/fixtures/dev.jsonl",
+    show_default=True,
+    help="Our hand-labelled kratom papers.",
+)
+@click.option(
+    "--external",
+    type=click.Path(dir_okay=False),
+    default="../shared/corpus/external/studytypeteller-train.jsonl",
+    show_default=True,
+    help="The external corpus (its rows stay outside the repository).",
+)
+@click.option("--no-external", is_flag=True, help="Train on the dev file alone.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    help="Where to write the model (default: the committed flows/classify/model.npz).",
+)
+def train(dev, external, no_external, out) -> None:
+    """Train the study-design model from labelled JSON Lines files (needs scikit-learn).
+
+    Same files, same bytes: the vocabulary is sorted, the fit is deterministic and the
+    file is written with fixed dates. Prints the model file and what it was trained on.
+    """
+    from flows.classify.model import MODEL_PATH
+    from flows.classify.train import train as train_model
+
+    _require_sklearn()
+    _, info = _or_fail(train_model, dev, None if no_external else external, out)
+    click.echo(out or MODEL_PATH)
+    for data in info["data"]:
+        click.echo(f"  {data['source']}: {data['file']} ({data['papers']} papers)")
+    click.echo(f"  {info['features']} features")
 
 
 @cli.command()

@@ -1,15 +1,12 @@
-"""Tests for the study-design classifier (flows/classify.py) and its evaluation (flows/evaluate.py).
+"""The classifier on hand-written cases: designs, negation, evidence, confidence.
 
-The dev set is tests/fixtures/dev.jsonl (111 hand-labelled kratom papers, copied from
-shared/corpus). The hard cases below are short snippets written for these tests, in the
-style of real abstracts, so that the rules are checked on text they were not tuned on.
+The cases are short snippets written for these tests, in the style of real abstracts, so
+the classifier is checked on text it was neither trained nor tuned on.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import io
-import json
 import re
 from pathlib import Path
 
@@ -17,7 +14,7 @@ import pytest
 
 from flows.classify import CLASSIFIER_VERSION, classify
 from flows.designs import LABELS
-from flows.evaluate import Miss, classify_jsonl, evaluate, format_evaluation, read_labelled
+from flows.evaluate import read_labelled
 
 DEV_SET = Path(__file__).parent / "fixtures" / "dev.jsonl"
 
@@ -25,34 +22,6 @@ DEV_SET = Path(__file__).parent / "fixtures" / "dev.jsonl"
 @pytest.fixture(scope="module")
 def dev_rows() -> list[dict]:
     return read_labelled(DEV_SET)
-
-
-@pytest.fixture(scope="module")
-def dev_evaluation(dev_rows):
-    return evaluate(dev_rows)
-
-
-# Targets on the dev set
-
-
-def test_dev_accuracy_does_not_fall_below_what_was_reached(dev_evaluation):
-    assert dev_evaluation.n == 111
-    assert dev_evaluation.accuracy >= 0.99
-
-
-def test_dev_macro_f1_over_labels_with_two_examples(dev_evaluation):
-    assert dev_evaluation.macro_f1 >= 0.85
-    assert "other" not in dev_evaluation.macro_labels  # one example only
-    assert len(dev_evaluation.macro_labels) == 11
-
-
-@pytest.mark.parametrize("label", ["systematic_review", "rct"])
-def test_dev_recall_is_complete_for_reviews_and_trials(dev_evaluation, label):
-    assert dev_evaluation.label_score(label).recall == 1.0
-
-
-def test_dev_depression_relevance_f1(dev_evaluation):
-    assert dev_evaluation.depression.f1 >= 0.9
 
 
 # Hard cases
@@ -352,66 +321,6 @@ def test_more_designs(title, abstract, design):
     assert classify(title, abstract).design == design
 
 
-DEPRESSION_CASES = [
-    pytest.param(
-        "Respiratory effects of 7-hydroxymitragynine in rats",
-        "7-hydroxymitragynine produced dose-dependent respiratory depression and CNS "
-        "depression, reversed by naloxone.",
-        False,
-        id="respiratory and CNS depression",
-    ),
-    pytest.param(
-        "Kratom use among college students",
-        "Students completed an online questionnaire including the PHQ-9. Kratom users had more "
-        "depressive symptoms than non-users.",
-        True,
-        id="depressive symptoms",
-    ),
-    pytest.param(
-        "Anhedonia during mitragynine withdrawal in rats",
-        "Rats withdrawn from mitragynine showed reduced sucrose preference.",
-        True,
-        id="anhedonia",
-    ),
-    pytest.param(
-        "Experiences of kratom users",
-        "Interviewees described improved mood and less anxiety after taking kratom.",
-        True,
-        id="mood alongside anxiety",
-    ),
-    pytest.param(
-        "Antidepressant-like effects of speciogynine in the forced swim test",
-        "Speciogynine reduced immobility in rats.",
-        True,
-        id="antidepressant effects",
-    ),
-    pytest.param(
-        "Mitragynine and pain in mice",
-        "Kratom is used to self-treat pain, anxiety and depression. We tested mitragynine in "
-        "the hot-plate test in mice.",
-        False,
-        id="depression only as a listed use",
-    ),
-    pytest.param(
-        "Kratom withdrawal in a woman with a history of depression",
-        "A 36-year-old woman with a history of depression presented with withdrawal.",
-        False,
-        id="depression only as past history",
-    ),
-    pytest.param(
-        "Mitragynine and locomotion in zebrafish larvae",
-        "Mitragynine caused depression of locomotor activity.",
-        False,
-        id="depression of locomotor activity",
-    ),
-]
-
-
-@pytest.mark.parametrize(("title", "abstract", "relevant"), DEPRESSION_CASES)
-def test_depression_relevance(title, abstract, relevant):
-    assert classify(title, abstract).depression_relevant is relevant
-
-
 # Evidence and confidence
 
 
@@ -517,216 +426,17 @@ def test_classification_is_a_frozen_value():
     assert result.design in LABELS
 
 
-# The cue index
+def test_cue_words_never_hide_a_match(dev_rows):
+    """A cue is tried only when one of its words occurs: the words must cover every match."""
+    from flows.classify.cues import CUES
+    from flows.classify.text import DIGITS, WORD_RE, Text
 
-
-def test_cue_index_finds_what_a_full_scan_finds(dev_rows):
-    """The start-key index must never hide a cue match that a plain regex scan would find."""
-    from flows import classify as c
-
-    separators = set(c._WORD_SEPARATORS) | {" "}
-    for index in (c._TITLE_INDEX, c._ABSTRACT_INDEX):
-        patterns = {
-            (compiled.index, regex.pattern): (regex, before)
-            for candidates in index.table.values()
-            for compiled, regex, before in candidates
-        }
-        for record in dev_rows + _hard_case_records():
-            for raw in (record["title"], record["abstract"]):
-                low = c._Text(raw).low
-                starts = [
-                    m.start()
-                    for m in re.finditer(r"\b\w", low)
-                    if m.start() == 0 or low[m.start() - 1] in separators
-                ]
-                full = {
-                    (key[0], pos, match.end())
-                    for key, (regex, before) in patterns.items()
-                    for pos in starts
-                    if (match := regex.match(low, pos))
-                    and (before is None or before.search(low, max(0, pos - 60), pos))
-                }
-                indexed = {(cue.index, s, e) for cue, s, e in c._cue_matches(low, index, set())}
-                assert indexed == full, raw[:80]
-
-
-# classify_jsonl
-
-
-def _line(**record) -> str:
-    return json.dumps(record)
-
-
-def test_classify_jsonl_writes_good_lines_in_order_and_numbers_bad_ones():
-    lines = [
-        _line(
-            pmid="1",
-            title="Mitragynine versus placebo",
-            publication_types=["Randomized Controlled Trial"],
-        ),
-        "{not json",
-        "",
-        "[1, 2]",
-        _line(pmid="5", abstract="no title here"),
-        _line(pmid="6", title="Kratom in rats", mesh_terms="Rats"),
-        _line(pmid="7", title="Kratom-induced liver injury: a case report", extra="ignored"),
-    ]
-    out, err = io.StringIO(), io.StringIO()
-    bad = classify_jsonl(lines, out, err)
-
-    assert bad == 4
-    errors = err.getvalue().splitlines()
-    assert [e.split(":")[0] for e in errors] == ["line 2", "line 4", "line 5", "line 6"]
-    assert errors[0].startswith("line 2: not valid JSON: ")
-    assert errors[1:] == [
-        "line 4: not a JSON object",
-        "line 5: no title",
-        "line 6: mesh_terms must be a list of strings",
-    ]
-    written = [json.loads(line) for line in out.getvalue().splitlines()]
-    assert [w["pmid"] for w in written] == ["1", "7"]
-    expected = classify("Mitragynine versus placebo", "", ["Randomized Controlled Trial"])
-    assert written[0] == {
-        "pmid": "1",
-        "title": "Mitragynine versus placebo",
-        "abstract": "",
-        "publication_types": ["Randomized Controlled Trial"],
-        "mesh_terms": [],
-        "design": "rct",
-        "depression_relevant": False,
-        "evidence": list(expected.evidence),
-        "confidence": round(expected.confidence, 3),
-    }
-    assert written[1]["design"] == "case_report"
-    assert "extra" not in written[1]
-
-
-def test_classify_jsonl_on_clean_input_reports_nothing():
-    out, err = io.StringIO(), io.StringIO()
-    assert classify_jsonl([_line(title="Kratom in rats"), "\n"], out, err) == 0
-    assert err.getvalue() == ""
-    assert len(out.getvalue().splitlines()) == 1
-
-
-# evaluate
-
-TINY_SET = [
-    {
-        "id": "t1",
-        "title": "Mitragynine versus placebo",
-        "publication_types": ["Randomized Controlled Trial"],
-        "design": "rct",
-        "depression_relevant": False,
-    },
-    {
-        "id": "t2",
-        "title": "Worsening depressive symptoms after stopping kratom: a case report",
-        "abstract": "We report a 45-year-old woman with depressive symptoms.",
-        "design": "case_report",
-        "depression_relevant": True,
-    },
-    {
-        "id": "t3",
-        "title": "Kratom-induced hepatotoxicity: a case report",
-        "abstract": "A 28-year-old man presented with jaundice.",
-        "design": "case_report",
-        "depression_relevant": False,
-    },
-    {
-        # Labelled animal, but the text describes an enzyme assay: a known design miss.
-        "id": "t4",
-        "title": "Mitragynine inhibits CYP2D6",
-        "abstract": "Human liver microsomes were incubated with mitragynine (IC50 0.5 µM).",
-        "design": "animal",
-        "depression_relevant": False,
-    },
-    {
-        # Labelled depression-relevant, but the text does not say so: a known relevance miss.
-        "pmid": "5",
-        "title": "Reasons for kratom use",
-        "abstract": "An anonymous online survey was completed by 2,500 adults.",
-        "design": "cross_sectional",
-        "depression_relevant": True,
-    },
-]
-
-
-def test_evaluate_on_a_tiny_set():
-    ev = evaluate(TINY_SET)
-
-    assert ev.n == 5
-    assert ev.accuracy == 0.8
-    assert ev.macro_labels == ("case_report",)
-    assert ev.macro_f1 == 1.0
-    in_vitro = ev.label_score("in_vitro")
-    assert (in_vitro.precision, in_vitro.recall, in_vitro.support, in_vitro.predicted) == (
-        0.0,
-        0.0,
-        0,
-        1,
-    )
-    animal = ev.label_score("animal")
-    assert (animal.precision, animal.recall, animal.f1, animal.support) == (0.0, 0.0, 0.0, 1)
-    assert (ev.depression.precision, ev.depression.recall) == (1.0, 0.5)
-    assert ev.depression.f1 == pytest.approx(2 / 3)
-    expected_confusion = {
-        ("rct", "rct"): 1,
-        ("case_report", "case_report"): 2,
-        ("animal", "in_vitro"): 1,
-        ("cross_sectional", "cross_sectional"): 1,
-    }
-    assert ev.labels == LABELS
-    assert {
-        (ev.labels[i], ev.labels[j]): n
-        for i, row in enumerate(ev.confusion)
-        for j, n in enumerate(row)
-        if n
-    } == expected_confusion
-    assert [(m.id, m.expected, m.got) for m in ev.misses] == [("t4", "animal", "in_vitro")]
-    assert ev.misses[0].evidence
-    assert ev.depression_misses == (Miss("5", "True", "False", ev.depression_misses[0].evidence),)
-
-
-def test_format_evaluation_says_what_the_macro_f1_covers():
-    ev = evaluate(TINY_SET)
-    report = format_evaluation(ev)
-    assert "design accuracy: 0.800" in report
-    assert "macro-F1: 1.000 (over the 1 labels with at least 2 examples)" in report
-    assert "(not in macro-F1)" in report
-    assert "t4" not in report
-    with_misses = format_evaluation(ev, misses=True)
-    assert "t4: expected animal, got in_vitro" in with_misses
-    assert "5: expected True, got False" in with_misses
-
-
-# read_labelled
-
-
-def test_read_labelled_reads_the_dev_set(dev_rows):
-    assert len(dev_rows) == 111
-    assert all(row["design"] in LABELS for row in dev_rows)
-
-
-@pytest.mark.parametrize(
-    ("lines", "message"),
-    [
-        (
-            [
-                '{"title": "a", "design": "rct", "depression_relevant": false}',
-                '{"title": "b", "design": "trial", "depression_relevant": false}',
-            ],
-            r"line 2: unknown design label 'trial'",
-        ),
-        (['{"title": "a", "design": "rct"}'], r"line 1: missing field depression_relevant"),
-        (["", "not json"], r"line 2: not valid JSON"),
-        (
-            ['{"title": "a", "design": "rct", "depression_relevant": "yes"}'],
-            r"line 1: depression_relevant must be true or false",
-        ),
-    ],
-)
-def test_read_labelled_names_the_bad_line(tmp_path, lines, message):
-    path = tmp_path / "labelled.jsonl"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    with pytest.raises(ValueError, match=message):
-        read_labelled(path)
+    records = dev_rows + _hard_case_records()
+    for record in records:
+        for raw in (record["title"], record.get("abstract") or ""):
+            low = Text(raw).low
+            words = set(WORD_RE.findall(low.translate(DIGITS)))
+            for cue in CUES:
+                gate = {w.translate(DIGITS) for w in cue.words}
+                if cue.regex.search(low):
+                    assert gate & words, (cue.regex.pattern[:60], raw[:80])

@@ -1,0 +1,184 @@
+"""Study-design and depression-relevance classifier for kratom / mitragynine papers.
+
+How a record is labelled (docs/classifier.md has the detail and the measured figures):
+
+1. text.py cleans title and abstract (markup out, whitespace collapsed, lowercased) and
+   keeps a map back to the record, so evidence is always quoted exactly.
+2. cues.py holds the precise method phrases ("we conducted a cross-sectional survey",
+   "rats were treated with"); rules.py finds them, drops negated ones ("no randomized
+   trials exist") and applies the hard-case rules of shared/study-designs.md.
+3. model.py scores the record with the committed model (model.npz): TF-IDF word 1-2-grams
+   plus the rule scores, a logistic regression trained by train.py (`kratom-watch train`).
+   The model decides the label; its probability is the confidence.
+4. The evidence is the sentence that moves the winning label most over the runner-up.
+5. relevance.py decides depression relevance with rules and says which phrase decided it,
+   or why depression words did not count.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from flows.classify.features import TITLE, Record, read_record
+from flows.classify.model import MODEL_PATH, Model, load_model, score, sentence_contributions
+from flows.classify.relevance import depression_relevance
+from flows.classify.rules import rule_decision
+from flows.designs import BY_LABEL
+from flows.errors import KratomWatchError
+
+__all__ = ["CLASSIFIER_VERSION", "Classification", "classify", "classify_with", "version_of"]
+
+
+@dataclass(frozen=True)
+class Classification:
+    design: str
+    depression_relevant: bool
+    # Phrases of the record that decided the label, the deciding one first. Each is an exact
+    # substring of the title or abstract (or, when the phrase spans inline markup, of its
+    # markup-free text), or a publication type / MeSH term exactly as given. When the paper
+    # is depression-relevant, the last phrase is depression_evidence.
+    evidence: tuple[str, ...]
+    confidence: float
+    depression_evidence: str = ""  # the exact phrase that made the paper relevant
+    depression_reason: str = ""  # why depression words did not count (relevance.REASONS)
+
+
+# The inference code: any change to these files or to the model is a new classifier version.
+_SOURCES = ("text.py", "cues.py", "rules.py", "features.py", "model.py", "relevance.py")
+
+
+def version_of(model_bytes: bytes, sources: Iterable[bytes]) -> str:
+    """First 12 hex digits of a sha256 over the inference sources and the model file."""
+    digest = hashlib.sha256()
+    for source in sources:
+        digest.update(hashlib.sha256(source).digest())
+    digest.update(hashlib.sha256(model_bytes).digest())
+    return digest.hexdigest()[:12]
+
+
+def _package_version(model_path: Path) -> str:
+    here = Path(__file__).parent
+    sources = [(here / name).read_bytes() for name in (*_SOURCES, "__init__.py")]
+    # Without a model file (before the first `kratom-watch train`) the version still differs
+    # from every trained one; classify then says what to do.
+    model_bytes = model_path.read_bytes() if model_path.exists() else b""
+    return version_of(model_bytes, sources)
+
+
+CLASSIFIER_VERSION: str = _package_version(MODEL_PATH)
+
+
+@cache
+def committed_model() -> Model:
+    """The model file shipped in the package, read once."""
+    if not MODEL_PATH.exists():
+        raise KratomWatchError(f"no classifier model at {MODEL_PATH}: run `kratom-watch train`")
+    return load_model(MODEL_PATH)
+
+
+# Evidence past this many phrases says nothing the first ones did not.
+_MAX_EVIDENCE = 3
+
+
+def _sentence_phrase(record: Record, number: int) -> str:
+    if number == TITLE:
+        return record.title.quote(0, len(record.title.clean))
+    start, end = record.abstract.sentences[number]
+    return (
+        record.abstract.clause(start, end)
+        if end - start > 240
+        else record.abstract.quote(start, end)
+    )
+
+
+def _best_sentence(record: Record, contributions: dict[int, float]) -> int | None:
+    """The sentence that weighs most for the label; the title only when nothing else does."""
+    ranked = sorted(contributions.items(), key=lambda item: -item[1])
+    for number, weight in ranked:
+        if weight > 0 and number != TITLE:
+            return number
+    if ranked and ranked[0][1] > 0:
+        return ranked[0][0]
+    return None
+
+
+def _evidence(record: Record, model: Model, scored, label: str, by_rule: bool) -> tuple[str, ...]:
+    hits = sorted(record.hits.get(label, ()), key=lambda h: -h.weight)
+    phrases: list[str] = []
+    if by_rule:
+        # The rule's own cue decided: its clause first.
+        phrases += [h.phrase for h in hits[:1]]
+    elif label in model.labels:
+        winner = model.labels.index(label)
+        order = np.argsort(-scored.probabilities)
+        runner_up = int(order[1]) if order[0] == winner else int(order[0])
+        contributions = sentence_contributions(model, record, scored, winner, runner_up)
+        best = _best_sentence(record, contributions)
+        if best is not None and best != TITLE:
+            phrases.append(_sentence_phrase(record, best))
+        # A publication type or MeSH term for the label says more than the title repeated.
+        phrases += [h.term for h in hits if h.source in ("publication type", "mesh")]
+        if best == TITLE:
+            phrases.append(record.title.quote(0, len(record.title.clean)))
+    phrases += [h.phrase for h in hits if h.text is None or h.weight >= 3]
+    if not phrases and record.title.clean:
+        phrases.append(record.title.quote(0, len(record.title.clean)))
+    unique = [p for p in dict.fromkeys(phrases) if p]
+    # A phrase inside an earlier one adds nothing.
+    kept = [p for i, p in enumerate(unique) if not any(p in q for q in unique[:i])]
+    return tuple(kept[:_MAX_EVIDENCE])
+
+
+# Without an abstract or a cue the model has only topic words to go on: the paper is
+# "other / unclear", with the confidence that deserves.
+_NOTHING_TO_GO_ON = 0.05
+
+
+def classify_with(
+    model: Model,
+    title: str,
+    abstract: str = "",
+    publication_types: Sequence[str] = (),
+    mesh_terms: Sequence[str] = (),
+) -> Classification:
+    """Label one paper with a given model (classify uses the committed one)."""
+    record = read_record(title or "", abstract or "", publication_types, mesh_terms)
+    scored = score(model, record)
+    probabilities = dict(zip(model.labels, scored.probabilities.tolist(), strict=True))
+    by_model = max(probabilities, key=probabilities.__getitem__)
+    label = rule_decision(record.scores) or by_model
+    by_rule = label != by_model or (label == by_model and rule_decision(record.scores) is not None)
+    confidence = probabilities.get(label, 0.0)
+    if by_rule:
+        # Rule decisions were right in 9 of 10 cross-validated cases (docs/classifier.md).
+        confidence = 0.5 * (1.0 + confidence)
+    elif not record.abstract.clean and not record.scores and confidence < 0.5:
+        label, confidence = BY_LABEL["other"].label, _NOTHING_TO_GO_ON
+    evidence = _evidence(record, model, scored, label, by_rule)
+    relevance = depression_relevance(record.title, record.abstract, mesh_terms)
+    if relevance.relevant and relevance.evidence not in evidence:
+        evidence = (*evidence, relevance.evidence)
+    return Classification(
+        design=label,
+        depression_relevant=relevance.relevant,
+        evidence=evidence,
+        confidence=round(float(confidence), 3),
+        depression_evidence=relevance.evidence,
+        depression_reason=relevance.reason,
+    )
+
+
+def classify(
+    title: str,
+    abstract: str = "",
+    publication_types: Sequence[str] = (),
+    mesh_terms: Sequence[str] = (),
+) -> Classification:
+    """Label one paper with its study design and depression relevance."""
+    return classify_with(committed_model(), title, abstract, publication_types, mesh_terms)
