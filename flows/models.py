@@ -53,6 +53,13 @@ class Paper:
     evidence: list[str] = field(default_factory=list)
     confidence: float = 0.0
     classifier_version: str = ""
+    depression_evidence: str = ""  # the phrase that makes it about depression, when it is
+    depression_reason: str = ""  # why depression words do not make it so ("respiratory ...")
+    # Read from the abstract (flows.findings): what it found, and how many it studied.
+    finding: str = ""
+    study_size: int | None = None
+    study_size_unit: str = ""  # participants, respondents, patients, animals, studies...
+    study_size_phrase: str = ""  # the abstract's words the size was read from
 
     @property
     def title_text(self) -> str:

@@ -21,6 +21,7 @@ from pathlib import Path
 from flows.classify import CLASSIFIER_VERSION, classify
 from flows.digest import PaperUpdate, digest_from_store
 from flows.errors import KratomWatchError, PubMedError
+from flows.findings import finding, study_size
 from flows.mail import DigestFiles, build_message, send_messages
 from flows.models import Listing, Paper
 from flows.parse import read_papers
@@ -99,16 +100,22 @@ def read_answer(answer: bytes) -> list[Paper]:
 
 
 def classify_papers(papers: list[Paper]) -> list[Paper]:
-    """Label each paper in place with its design and depression relevance; returns the list."""
+    """Label each paper in place: its design and depression relevance (flows.classify), then
+    what it found and how many it studied (flows.findings, which reads the design); returns
+    the list."""
     for paper in papers:
-        result = classify(
-            paper.title_text, paper.abstract_text, paper.publication_types, paper.mesh_terms
-        )
+        abstract = paper.abstract_text
+        result = classify(paper.title_text, abstract, paper.publication_types, paper.mesh_terms)
         paper.design = result.design
         paper.depression_relevant = result.depression_relevant
         paper.evidence = list(result.evidence)
         paper.confidence = result.confidence
         paper.classifier_version = CLASSIFIER_VERSION
+        paper.finding = finding(paper.abstract, paper.design)
+        size = study_size(abstract, paper.design)
+        paper.study_size = size.n if size else None
+        paper.study_size_unit = size.unit if size else ""
+        paper.study_size_phrase = size.phrase if size else ""
     return papers
 
 

@@ -104,6 +104,15 @@ CREATE TABLE pending_updates (
     PRIMARY KEY (pmid, kind, detail)
 );
 """,
+    # 3: why a paper is (or is not) about depression, what it found and how big it was.
+    """
+ALTER TABLE papers ADD COLUMN depression_evidence TEXT NOT NULL DEFAULT '';
+ALTER TABLE papers ADD COLUMN depression_reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE papers ADD COLUMN finding TEXT NOT NULL DEFAULT '';
+ALTER TABLE papers ADD COLUMN study_size INTEGER;
+ALTER TABLE papers ADD COLUMN study_size_unit TEXT NOT NULL DEFAULT '';
+ALTER TABLE papers ADD COLUMN study_size_phrase TEXT NOT NULL DEFAULT '';
+""",
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 DELIVERY_STATUSES = ("attempted", "delivered", "refused")
@@ -126,6 +135,12 @@ _PAPER_COLUMNS = (
     "evidence",
     "confidence",
     "classifier_version",
+    "depression_evidence",
+    "depression_reason",
+    "finding",
+    "study_size",
+    "study_size_unit",
+    "study_size_phrase",
 )
 
 
@@ -300,9 +315,9 @@ class Store:
 
     def in_digest_order(self, pmids: Iterable[str]) -> Iterator[tuple[str, str, bool]]:
         """(pmid, design, depression_relevant) of the stored papers among `pmids`, in digest
-        order: depression-relevant first, then by evidence rank, newest entry first, then the
-        highest PMID (as flows.digest.digest_order). SQLite sorts, so a window of 100,000
-        papers costs Python only the rows as they stream past."""
+        order: depression-relevant first, then by evidence rank, the largest study first (those
+        that state no size after), newest entry first, then the highest PMID. SQLite sorts, so
+        a window of 100,000 papers costs Python only the rows as they stream past."""
         rank = " ".join(f"WHEN '{d.label}' THEN {d.rank}" for d in DESIGNS)
         try:
             self.db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (pmid TEXT PRIMARY KEY)")
@@ -321,6 +336,7 @@ class Store:
                 "SELECT p.pmid, p.design, p.depression_relevant "
                 "FROM papers p JOIN temp.wanted w ON w.pmid = p.pmid "
                 f"ORDER BY p.depression_relevant DESC, CASE p.design {rank} END, "
+                "p.study_size IS NULL, p.study_size DESC, "
                 "p.entry_date DESC, CAST(p.pmid AS INTEGER) DESC, p.pmid DESC"
             )
         except sqlite3.Error as error:
@@ -491,6 +507,12 @@ def _paper_row(paper: Paper) -> tuple:
         _to_json(paper.evidence),
         paper.confidence,
         paper.classifier_version,
+        paper.depression_evidence,
+        paper.depression_reason,
+        paper.finding,
+        paper.study_size,
+        paper.study_size_unit,
+        paper.study_size_phrase,
     )
 
 
@@ -514,6 +536,12 @@ def _paper_from_row(row: tuple) -> Paper:
         evidence=json.loads(values["evidence"]),
         confidence=values["confidence"],
         classifier_version=values["classifier_version"],
+        depression_evidence=values["depression_evidence"],
+        depression_reason=values["depression_reason"],
+        finding=values["finding"],
+        study_size=values["study_size"],
+        study_size_unit=values["study_size_unit"],
+        study_size_phrase=values["study_size_phrase"],
     )
 
 
