@@ -111,6 +111,8 @@ def classify_papers(papers: list[Paper]) -> list[Paper]:
         paper.evidence = list(result.evidence)
         paper.confidence = result.confidence
         paper.classifier_version = CLASSIFIER_VERSION
+        paper.depression_evidence = result.depression_evidence
+        paper.depression_reason = result.depression_reason
         paper.finding = finding(paper.abstract, paper.design)
         size = study_size(abstract, paper.design)
         paper.study_size = size.n if size else None
