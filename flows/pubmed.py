@@ -571,19 +571,19 @@ class _TooLarge(Exception):
 
 
 def _read_body(handle, limit: int) -> bytes:
-    """The whole body, read in chunks so that an endless one stops at `limit` bytes."""
+    """The whole body, at most `limit` bytes: read in chunks when its length is not said."""
     if isinstance(handle, io.TextIOWrapper):  # Biopython wraps answers sent as text/plain
         handle = handle.buffer
-    if (getattr(handle, "length", None) or 0) > limit:  # Content-Length says so: unread
-        raise _TooLarge
+    declared = getattr(handle, "length", None)  # Content-Length, when the server sent one
+    if declared is not None:
+        if declared > limit:
+            raise _TooLarge  # not worth reading
+        return handle.read()  # exactly that much, in one piece (IncompleteRead if cut off)
     buffer = io.BytesIO()  # getvalue() hands over its buffer: the body is not copied
     while chunk := handle.read(_CHUNK):
         buffer.write(chunk)
         if buffer.tell() > limit:
             raise _TooLarge
-    missing = getattr(handle, "length", None)
-    if missing:  # read(n) returns b"" rather than raising when the body is cut off
-        raise http.client.IncompleteRead(b"", missing)
     return buffer.getvalue()
 
 

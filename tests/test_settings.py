@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from flows.errors import SettingsError
-from flows.runs import split_window
 from flows.settings import DEFAULT_QUERY, NCBI_EUTILS_URL, load_settings
 from flows.windows import last_complete_week
 
@@ -96,6 +95,8 @@ def test_last_complete_week(today, week):
     [(20, 1000, 200, 5), (7, 12_000, 9_999, 3), (2, 100_000, 9_999, 2), (31, 50_000, 9_999, 7)],
 )
 def test_split_window_covers_every_day_once(days, count, cap, pieces):
+    from flows.runs import split_window  # here, so the settings tests need no flows.runs
+
     since = date(2026, 1, 1)
     until = since + timedelta(days=days - 1)
 
