@@ -1,9 +1,11 @@
 """The precise rule cues: method phrases that say what a paper did.
 
-Each cue is a regex over the lowercased text with the words one of which must occur for it
-to be tried (`words`): a set test on the record's words skips the cues that cannot match, so
-only a few regexes run per record. tests/test_classify_rules.py checks that the words never
-hide a match. Topic words ("opioid", "liver", "withdrawal") are never cues.
+Each cue is a few alternative regexes over the lowercased text with the words one of which
+must occur for it to be tried (`words`): a set test on the record's words skips the
+patterns that cannot match, so only a few regexes run per record. Each pattern is indexed
+by the cue's words that its source spells out, or by all of them when it spells none.
+tests/test_classify_designs.py checks that the words never hide a match. Topic words
+("opioid", "liver", "withdrawal") are never cues.
 
 The model (model.py) reads each label's cue score as a feature, so how far a cue is trusted
 is learned; rules.py applies the hard cases of shared/study-designs.md on top.
@@ -41,12 +43,23 @@ class Cue:
     label: str
     weight: float
     words: frozenset[str]  # one of these words must be in the text for the cue to be tried
-    regex: re.Pattern[str]
+    regex: re.Pattern[str]  # all the alternatives in one
+    patterns: tuple[tuple[re.Pattern[str], frozenset[str]], ...]  # each with its words
     where: str = "any"  # "any", "title" or "abstract"
     negatable: bool = True  # False when the pattern itself is a negation ("not randomized")
     veto_before: re.Pattern[str] | None = None  # searched in the 40 characters before
     veto_after: re.Pattern[str] | None = None  # matched right after
     role: str = ""  # what the cue shows, for rules that need more than a score ("search")
+
+
+def _spelled(pattern: str, words: frozenset[str]) -> frozenset[str]:
+    """The cue words a plain pattern's source spells out whole ("\\bfocus\\s+groups\\b")."""
+    if "?" in pattern or "|" in pattern:
+        # "hek-?293" may be one word, "hek293"; "communit(?:y|ies)" spells neither form
+        # whole: every cue word gates a pattern with optional or alternative parts.
+        return frozenset()
+    source = re.sub(r"\\[a-zA-Z]", " ", pattern)  # \b, \s, \w are not letters of a word
+    return frozenset(w for w in words if re.search(rf"(?<![a-z]){re.escape(w)}(?![a-z])", source))
 
 
 def _cue(
@@ -61,11 +74,14 @@ def _cue(
     role: str = "",
 ) -> Cue:
     """One piece of evidence for a label; the patterns are alternative wordings of it."""
+    cue_words = frozenset(words.split())
+    indexed = tuple((re.compile(p), _spelled(p, cue_words) or cue_words) for p in patterns)
     return Cue(
         label,
         weight,
-        frozenset(words.split()),
+        cue_words,
         re.compile("|".join(f"(?:{p})" for p in patterns)),
+        indexed,
         where,
         negatable,
         re.compile(veto_before) if veto_before else None,
@@ -891,15 +907,16 @@ MESH_PREFIX_CUES: tuple[tuple[str, str, float], ...] = (
 )
 
 
-def _index(where: str) -> dict[str, tuple[int, ...]]:
-    """Word -> the cues (by position in CUES) allowed in `where` that this word can start."""
-    index: dict[str, list[int]] = {}
+def _index(where: str) -> dict[str, tuple[tuple[int, int], ...]]:
+    """Word -> the (cue, pattern) pairs allowed in `where` that need this word."""
+    index: dict[str, list[tuple[int, int]]] = {}
     for i, cue in enumerate(CUES):
         if cue.where in ("any", where):
-            for word in cue.words:
-                # Words are matched against the record's words, whose digits read as 0.
-                index.setdefault(word.translate(DIGITS), []).append(i)
-    return {word: tuple(cues) for word, cues in index.items()}
+            for j, (_, words) in enumerate(cue.patterns):
+                for word in words:
+                    # Words are matched against the record's words, whose digits read as 0.
+                    index.setdefault(word.translate(DIGITS), []).append((i, j))
+    return {word: tuple(pairs) for word, pairs in index.items()}
 
 
 TITLE_INDEX = _index("title")

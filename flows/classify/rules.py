@@ -108,15 +108,21 @@ def negated(text: Text, start: int, end: int) -> bool:
 
 
 def _text_hits(
-    text: Text, words: Iterable[str], index: dict[str, tuple[int, ...]], in_title: bool
+    text: Text,
+    words: Iterable[str],
+    index: dict[str, tuple[tuple[int, int], ...]],
+    in_title: bool,
 ) -> list[Hit]:
     """The first valid match of each cue whose words occur: not vetoed, not negated."""
     low = text.low
-    candidates = sorted({i for word in index.keys() & words for i in index[word]})
+    candidates = sorted({pair for word in index.keys() & words for pair in index[word]})
     hits = []
-    for i in candidates:
+    done: set[int] = set()
+    for i, j in candidates:
+        if i in done:
+            continue
         cue = CUES[i]
-        for m in cue.regex.finditer(low):
+        for m in cue.patterns[j][0].finditer(low):
             start, end = m.span()
             if cue.veto_before and cue.veto_before.search(low, max(0, start - 40), start):
                 continue
@@ -127,6 +133,7 @@ def _text_hits(
             weight = cue.weight + (TITLE_BONUS if in_title and cue.where == "any" else 0.0)
             source = "title" if in_title else "abstract"
             hits.append(Hit(cue.label, weight, source, i, text, start, end, cue.role))
+            done.add(i)
             break
     return hits
 
