@@ -34,10 +34,10 @@ import contextvars
 import email.utils
 import errno
 import fcntl
+import html
 import http.client
 import io
 import logging
-import math
 import os
 import random
 import re
@@ -124,9 +124,15 @@ class _Pacer:
 
     def _claim(self, now: float, interval: float) -> float | None:
         """Take the turn if it has come (None), else say when it comes."""
-        slot = self._open()
+        slot = None
         try:
-            shared = _read_time(slot) if slot is not None else None
+            slot = _open_private_file(self.path)
+            fcntl.flock(slot, fcntl.LOCK_EX)
+            shared = _read_time(slot)
+        except (OSError, _Unsafe) as error:
+            self._cannot_use(error)
+            shared = None
+        try:
             free_at = max(self._free_at, shared or 0.0)
             # No request sets a time further ahead than its interval: the clock went back,
             # or someone wrote there.
@@ -136,30 +142,25 @@ class _Pacer:
                 return free_at
             self._free_at = now + interval
             if slot is not None:
-                _write_time(slot, self._free_at)
+                try:
+                    _write_time(slot, self._free_at)
+                except OSError as error:
+                    self._cannot_use(error)
             return None
         finally:
             if slot is not None:
                 os.close(slot)  # and with it the lock
 
-    def _open(self) -> int | None:
-        """The pacing file, open and locked; None (said once) when it cannot be trusted."""
-        try:
-            slot = _open_private_file(self.path)
-        except (OSError, _Unsafe) as error:
-            if not self._warned:
-                self._warned = True
-                why = error if isinstance(error, _Unsafe) else _os_reason(error)
-                log.warning(
-                    "the pacing file %s cannot be used (%s): this process paces its own "
-                    "requests only, so another kratom-watch run at the same time may go "
-                    "over NCBI's rate limit",
-                    self.path,
-                    why,
-                )
-            return None
-        fcntl.flock(slot, fcntl.LOCK_EX)
-        return slot
+    def _cannot_use(self, error: OSError | _Unsafe) -> None:
+        if self._warned:
+            return
+        self._warned = True
+        log.warning(
+            "the pacing file %s cannot be used (%s): this process paces its own requests "
+            "only, so another kratom-watch run at the same time may go over NCBI's rate limit",
+            self.path,
+            error if isinstance(error, _Unsafe) else _os_reason(error),
+        )
 
 
 # How far past now + interval a time in the pacing file may lie and still be believed
@@ -213,10 +214,7 @@ def _os_reason(error: OSError) -> str:
 
 def _read_time(slot: int) -> float | None:
     text = os.pread(slot, 64, 0)
-    if not _TIME.fullmatch(text):
-        return None
-    value = float(text)
-    return value if math.isfinite(value) else None
+    return float(text) if _TIME.fullmatch(text) else None
 
 
 def _write_time(slot: int, value: float) -> None:
@@ -400,6 +398,7 @@ class EutilsClient:
             interval=0.12 if api_key else 0.45,
         )
         self._secret = _spellings(api_key.reveal()) if api_key else None
+        self._longest_spelling = _LONGEST_SPELLING * len(api_key.reveal()) if api_key else 0
         self._limit = settings.answer_limit
         self._identity = {
             "tool": settings.ncbi_tool,
@@ -553,17 +552,19 @@ class EutilsClient:
 
     def _error_message(self, body: bytes) -> str:
         """NCBI's <ERROR> text, or the gist of an answer that is not E-utilities XML."""
-        try:
-            parser = etree.XMLParser(load_dtd=False, no_network=True, recover=True)
-            root = etree.fromstring(body, parser)
-        except etree.XMLSyntaxError:
-            root = None
-        if root is not None:
-            found = root.findtext(".//ERROR") if root.tag != "ERROR" else root.text
-            if found and found.strip():
-                return self._quote(found)
-        text = self._quote(_TAG.sub(" ", body.decode("utf-8", "replace")))
-        return f"an answer that is not E-utilities XML ({text})"
+        found = _ERROR_TEXT.search(body)
+        if found and found.group(1).strip():
+            return self._quote(html.unescape(self._excerpt(found.group(1))))
+        text = _TAG.sub(" ", self._excerpt(body))
+        return f"an answer that is not E-utilities XML ({self._quote(text)})"
+
+    def _excerpt(self, raw: bytes) -> str:
+        """The start of `raw` as text, short enough to redact at once. When it is cut, its
+        last characters go too: the start of a key that the cut split could be there."""
+        if len(raw) <= _EXCERPT_BYTES:
+            return raw.decode("utf-8", "replace")
+        text = raw[:_EXCERPT_BYTES].decode("utf-8", "replace")
+        return text[: -self._longest_spelling] if self._secret else text
 
 
 class _TooLarge(Exception):
@@ -653,6 +654,9 @@ _COUNT = re.compile(r"[0-9]{1,12}")
 # parameter starts ("&", "%26", "%2526"): an NCBI key has letters and digits only.
 _API_KEY_PARAMETER = re.compile(r"api_key(?:=|%3D|%253D)[^&\s\"'<>%]*", re.I)
 _TAG = re.compile(r"<[^>]*>")
+# Server text is read this far for a message; NCBI's <ERROR> texts are one short line.
+_EXCERPT_BYTES = 1 << 16
+_ERROR_TEXT = re.compile(rb"<ERROR>([^<]{0,%d})" % (_EXCERPT_BYTES + 1))
 
 
 def _spellings(secret: str) -> re.Pattern[str]:
@@ -662,9 +666,14 @@ def _spellings(secret: str) -> re.Pattern[str]:
     def spellings(char: str) -> str:
         code = ord(char)
         hex_code = f"(?i:{code:02x})"
-        return f"(?:{re.escape(char)}|%(?:25)?{hex_code}|&#0*{code};|&#[xX]0*{hex_code};)"
+        return (
+            f"(?:{re.escape(char)}|%(?:25)?{hex_code}|&#0{{0,3}}{code};|&#[xX]0{{0,3}}{hex_code};)"
+        )
 
     return re.compile("".join(spellings(char) for char in secret))
+
+
+_LONGEST_SPELLING = len("&#000122;")  # of one character of a key (letters and digits)
 
 
 def _retry_after(headers) -> float | None:

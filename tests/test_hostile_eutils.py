@@ -448,3 +448,16 @@ def test_an_echoed_request_cut_anywhere_never_shows_a_piece_of_the_key(server, c
         with caplog.at_level(logging.WARNING, logger="kratom_watch.pubmed"):
             _, error, _ = within(5, lambda: client.fetch_ids(["1", "2"]))
         assert_no_key(error, caplog)
+
+
+def test_a_key_split_where_a_long_page_is_cut_is_not_shown(server, caplog):
+    # Only the start of a long page is read for the message; 64 kB of empty tags before the
+    # key put its first half at the very start of the text once the tags are gone.
+    tags = b"<br>" * (65_536 // 4 - 4)
+    page = tags + b"<p>" + KEY.encode() + b"</p>" + b"<br>" * 1000
+    server.fail("efetch", raw_answer(page, status=400, headers={"Content-Type": "text/html"}))
+    client = client_for(server)
+
+    _, error, _ = within(5, lambda: client.fetch_ids(["1"]))
+
+    assert_no_key(error, caplog)
