@@ -3,8 +3,8 @@
 A week of 14 papers, against the E-utilities server at NCBI's pace without an API key, as
 a user runs it: each run a fresh process, so interpreter start, imports and (for the flow)
 connecting to a running `prefect server start` are all counted. The flow runs first once,
-uncounted: a user's Prefect server has long been up and warm. Then flow and plain runs
-take turns, so load from elsewhere on the machine falls on both alike.
+uncounted: a user's Prefect server has long been up and has run flows before. Then flow
+and plain runs take turns, so load from elsewhere on the machine falls on both alike.
 """
 
 from __future__ import annotations
@@ -58,8 +58,7 @@ def bench_weekly(quick: bool) -> Iterator[Figure]:
     yield Figure(
         f"weekly_digest, {PAPERS} papers, running Prefect server",
         f"{flow.wall_seconds:.2f} s in a fresh process (imports {flow.import_seconds:.2f} s, "
-        f"run {flow.run_seconds:.2f} s); the first run after the server started "
-        f"{first.wall_seconds:.2f} s",
+        f"run {flow.run_seconds:.2f} s); the uncounted first run {first.wall_seconds:.2f} s",
     )
     yield Figure(
         "the same steps as plain functions",
