@@ -19,6 +19,7 @@ from urllib.parse import quote
 from markupsafe import Markup
 
 from flows.designs import DESIGNS, Design, design
+from flows.findings import StudySize
 from flows.markup import plain_text, safe_html
 from flows.models import Paper
 from flows.store import Store
@@ -57,12 +58,20 @@ class PaperView:
     title_text: str
     authors: str
     design: Design
-    label: str
-    evidence: str
-    snippet: str
+    label: str  # the design's name, "probably ..." when the classifier is unsure
+    evidence: str  # the phrase that decided the design
+    finding: str  # what the paper found or, for a review or opinion, claims
+    size: str = ""  # "4,945 respondents", "" when the abstract states none
+    depression: str = ""  # the phrase that makes it about depression (relevant papers)
+    not_depression: str = ""  # why depression words do not make it so (other papers)
     journal: str = ""
     pubmed_url: str = ""
     doi_url: str = ""  # empty unless the DOI looks like one
+
+    @property
+    def design_line(self) -> str:
+        """The label and the study's size: "Cross-sectional / survey · 4,945 respondents"."""
+        return f"{self.label} · {self.size}" if self.size else self.label
 
     @property
     def authors_sentence(self) -> str:
@@ -93,10 +102,50 @@ def _no_papers() -> Iterator[Paper]:
     return iter(())
 
 
+@dataclass(frozen=True)
+class SearchNote:
+    """How the digest was made, so anyone can run the same search and check it."""
+
+    query: str  # the topic query
+    term: str  # what was sent to PubMed: the query AND the window on [crdt]
+    generated: str  # when the digest was written (UTC, "2026-12-01 07:00 UTC")
+    classifier_version: str
+    kind: str = "manual"  # "scheduled": new since the last digest
+    found: int = 0  # records the search found for the window
+    already_sent: int = 0  # of those, in earlier digests and left out (scheduled runs)
+
+    # Why the window is on the created date: said with every digest.
+    field_note = (
+        "[crdt] is the date a record was created in PubMed: publication dates miss "
+        "ahead-of-print and late-entered papers, and NCBI's alert date hides records entered "
+        "more than a year after publication"
+    )
+
+    @property
+    def pubmed_url(self) -> str:
+        return "https://pubmed.ncbi.nlm.nih.gov/?term=" + quote(self.term, safe="")
+
+    @property
+    def made(self) -> str:
+        return f"Written {self.generated} by kratom-watch, classifier {self.classifier_version}."
+
+    @property
+    def since_last(self) -> str:
+        """For a scheduled digest: what "new since the last digest" meant this time."""
+        if self.kind != "scheduled":
+            return ""
+        return (
+            f"New since the last digest: the window searched (it overlaps the last one, to "
+            f"catch records PubMed dates late) held {self.found:,} records; "
+            f"{self.already_sent:,} were in earlier digests and are left out."
+        )
+
+
 @dataclass
 class Digest:
     since: date
     until: date
+    search: SearchNote | None = None  # None for digests built outside a run (tests, tools)
     relevant: list[Section] = field(default_factory=list)
     other: list[Section] = field(default_factory=list)
     updates: list[UpdateView] = field(default_factory=list)
@@ -156,15 +205,21 @@ class Digest:
         return f"kratom-watch: new kratom research, {self.since} to {self.until}"
 
     @property
+    def period(self) -> str:
+        """The window as a reader names it: "this week" for seven days."""
+        return "this week" if (self.until - self.since).days == 6 else "in this window"
+
+    @property
     def headline(self) -> str:
-        """One line that tells a quiet week from a broken run."""
-        if not self.count:
-            return "No new papers this week."
+        """What the window held, honestly counted (the quiet-week wording is _quiet.txt's)."""
         s = "s" if self.count != 1 else ""
-        return (
-            f"{self.count} new paper{s} entered PubMed, "
-            f"{self.relevant_count} about depression or mood."
-        )
+        found = f"{self.count} new paper{s} entered PubMed"
+        if self.search is not None and self.search.already_sent:
+            found = (
+                f"PubMed listed {self.search.found:,} records; {self.search.already_sent:,} "
+                f"were in earlier digests and are left out; {self.count} new paper{s}"
+            )
+        return f"{found}, {self.relevant_count} about depression or mood."
 
     @property
     def limit_note(self) -> str:
@@ -198,13 +253,17 @@ def digest_from_store(
     until: date,
     updates: Sequence[PaperUpdate] = (),
     limit: int = LIST_LIMIT,
+    search: SearchNote | None = None,
 ) -> Digest:
     """The digest of stored papers, reading whole records only for the ones it lists.
 
     The CSV and RIS read the rest from `store` in chunks while they are written, so a window
     of any size renders in bounded memory; `store` must stay open until render_digest is done.
     """
-    return _assemble(store.in_digest_order(pmids), store.papers, since, until, updates, limit)
+    rows = store.in_digest_order(pmids)
+    digest = _assemble(rows, store.papers, since, until, updates, limit)
+    digest.search = search
+    return digest
 
 
 def _assemble(
@@ -266,11 +325,24 @@ def _view(paper: Paper) -> PaperView:
         design=d,
         label=label,
         evidence=_one_line(paper.evidence[0]) if paper.evidence else "",
-        snippet=snippet(paper),
+        finding=_one_line(paper.finding),
+        size=size_text(paper.study_size, paper.study_size_unit),
+        depression=_one_line(paper.depression_evidence),
+        not_depression="" if paper.depression_relevant else _not_depression(paper),
         journal=_one_line(paper.journal),
         pubmed_url=paper.pubmed_url,
         doi_url=doi_url(paper.doi),
     )
+
+
+def _not_depression(paper: Paper) -> str:
+    # The classifier names a reason when depression words occur but do not count.
+    return _one_line(paper.depression_reason) or "no depression or mood outcome"
+
+
+def size_text(n: int | None, unit: str) -> str:
+    """ "4,945 respondents", "1 patient"; "" when no size is known."""
+    return str(StudySize(n, unit, "")) if n is not None and unit else ""
 
 
 def doi_url(doi: str) -> str:
@@ -292,17 +364,3 @@ def short_authors(authors: list[str]) -> str:
     if len(authors) <= 3:
         return ", ".join(authors)
     return ", ".join(authors[:3]) + " et al."
-
-
-def snippet(paper: Paper, sentences: int = 2) -> str:
-    """Two sentences of the abstract; for structured abstracts, of the conclusion."""
-    if not paper.abstract:
-        return ""
-    chosen = paper.abstract
-    for section in reversed(paper.abstract):
-        if section.label.lower().startswith(("conclusion", "interpretation", "implication")):
-            chosen = [section]
-            break
-    text = " ".join(plain_text(s.text) for s in chosen)
-    parts = re.split(r"(?<=[.!?])\s+(?=[A-Z0-9])", text.strip())
-    return _one_line(" ".join(parts[:sentences]))

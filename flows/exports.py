@@ -113,6 +113,12 @@ def ris_record(view: PaperView) -> list[str]:
         lines.append(_ris_line("KW", "depression-relevant"))
     if view.evidence:
         lines.append(_ris_line("N1", f"Study design ({view.label}) from: {view.evidence}"))
+    if view.size:
+        lines.append(_ris_line("N1", f"Study size: {view.size} ({p.study_size_phrase})"))
+    if view.depression:
+        lines.append(_ris_line("N1", f"About depression: {view.depression}"))
+    if view.finding:
+        lines.append(_ris_line("N1", f"Finding: {view.finding}"))
     if p.doi.strip() and not view.doi_url:
         lines.append(_ris_line("N1", f"DOI as given by PubMed (not a DOI): {p.doi}"))
     lines.append("ER  - ")
@@ -147,6 +153,11 @@ CSV_COLUMNS = (
     "design_name",
     "depression_relevant",
     "evidence",
+    "depression_evidence",
+    "not_depression_reason",
+    "study_size",
+    "study_size_unit",
+    "finding",
     "confidence",
     "pubmed_url",
 )
@@ -181,6 +192,11 @@ def write_csv(digest: Digest, out: IO[str]) -> None:
             view.design.heading,
             str(p.depression_relevant).lower(),
             view.evidence,
+            view.depression,
+            view.not_depression,
+            "" if p.study_size is None else str(p.study_size),
+            p.study_size_unit,
+            view.finding,
             f"{p.confidence:.2f}",
             view.pubmed_url,
         ]

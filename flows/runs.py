@@ -15,11 +15,11 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from flows.classify import CLASSIFIER_VERSION, classify
-from flows.digest import PaperUpdate, digest_from_store
+from flows.digest import PaperUpdate, SearchNote, digest_from_store
 from flows.errors import KratomWatchError, PubMedError
 from flows.findings import finding, study_size
 from flows.mail import DigestFiles, build_message, send_messages
@@ -29,6 +29,7 @@ from flows.pubmed import EutilsClient, SearchResult
 from flows.render import render_digest
 from flows.settings import Settings
 from flows.store import Store, Upserted
+from flows.windows import window_term
 
 KINDS = ("manual", "scheduled")
 # A backfill's table artifact would carry every paper to the Prefect server.
@@ -194,6 +195,9 @@ class DigestPlan:
 
     pmids: list[str]  # in the window and not sent before (scheduled runs), in PubMed's order
     updates: list[PaperUpdate]
+    kind: str = "manual"
+    found: int = 0  # records the search listed for the window
+    already_sent: int = 0  # of those, sent by earlier scheduled digests and left out
 
 
 def plan_digest(
@@ -208,7 +212,10 @@ def plan_digest(
         pending = store.pending_updates()
         papers = {p.pmid: p for p in store.papers(pmid for pmid, _, _ in pending)}
     pmids = [p for p in collected.pmids if p not in sent]
-    return DigestPlan(pmids, [PaperUpdate(papers[pmid], kind, d) for pmid, kind, d in pending])
+    updates = [PaperUpdate(papers[pmid], kind, d) for pmid, kind, d in pending]
+    return DigestPlan(
+        pmids, updates, options.kind, found=len(collected.pmids), already_sent=len(sent)
+    )
 
 
 def mark_reported(settings: Settings, plan: DigestPlan, key: str) -> None:
@@ -251,8 +258,17 @@ class Rendered:
 
 def render(settings: Settings, since: date, until: date, plan: DigestPlan) -> Rendered:
     """Write every form of the digest into the reports folder, and the archive."""
+    search = SearchNote(
+        query=settings.query,
+        term=window_term(settings.query, since, until),
+        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        classifier_version=CLASSIFIER_VERSION,
+        kind=plan.kind,
+        found=plan.found,
+        already_sent=plan.already_sent,
+    )
     with open_store(settings) as store:
-        digest = digest_from_store(store, plan.pmids, since, until, plan.updates)
+        digest = digest_from_store(store, plan.pmids, since, until, plan.updates, search=search)
         paths = render_digest(digest, settings.reports_dir, store.years_and_designs())
     return Rendered(
         paths=paths,

@@ -30,7 +30,7 @@ from tests.smtp_server import SmtpServer
 pytestmark = pytest.mark.slow
 
 FIRST_DAY = date(2026, 10, 26)
-SINCE, UNTIL = FIRST_DAY, FIRST_DAY + timedelta(days=27)  # the whole corpus: 43 records
+SINCE, UNTIL = FIRST_DAY, FIRST_DAY + timedelta(days=27)  # the whole corpus
 CODE = "from tests import netguard; netguard.install(); from flows.cli import main; main()"
 TIMESTAMPS = ("first_seen", "last_updated")
 KEY = "FAKEKEY0123456789abcdef"  # 10 requests a second instead of 3: shorter runs

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.digest import PaperUpdate, build_digest, doi_url, short_authors, snippet
+from flows.digest import PaperUpdate, build_digest, doi_url, short_authors
 from flows.errors import KratomWatchError
 from flows.exports import digest_csv
 from flows.models import AbstractSection, Paper
@@ -30,6 +30,12 @@ def paper(pmid: str, design: str = "cross_sectional", relevant: bool = True, **c
         depression_relevant=relevant,
         evidence=["an online survey"],
         confidence=0.9,
+        finding="Most used it for mood.",
+        study_size=1118,
+        study_size_unit="respondents",
+        study_size_phrase="1,118 respondents",
+        depression_evidence="used it for mood" if relevant else "",
+        depression_reason="" if relevant else "respiratory or CNS depression only",
     )
     fields.update(changes)
     return Paper(**fields)
@@ -47,6 +53,8 @@ def hostile_paper(pmid: str = "666") -> Paper:
         abstract=[
             AbstractSection("", "<script>alert(7)</script> Results. [x](javascript:alert(8))")
         ],
+        finding="<script>alert(9)</script> [y](javascript:alert(10))",
+        depression_evidence="<b>mood</b>",
     )
 
 
@@ -76,16 +84,37 @@ def test_authors_are_shortened():
     assert short_authors([]) == "No authors listed"
 
 
-def test_snippet_is_two_sentences_of_the_conclusion():
-    structured = paper(
-        "1",
-        abstract=[
-            AbstractSection("BACKGROUND", "Kratom is used. It is debated."),
-            AbstractSection("CONCLUSIONS", "Users report better mood. Trials are needed. Also x."),
-        ],
+def test_each_paper_shows_its_finding_size_and_why_it_is_here(tmp_path: Path):
+    papers = [
+        paper("1", "cross_sectional"),
+        paper("2", "rct", relevant=False, study_size=None, study_size_unit=""),
+        paper("3", "case_report", study_size=1, study_size_unit="patients"),
+    ]
+    html, text, markdown, table = (
+        p.read_text() for p in render_digest(build_digest(papers, SINCE, UNTIL), tmp_path)[:4]
     )
-    assert snippet(structured) == "Users report better mood. Trials are needed."
-    assert snippet(paper("2")) == "Kratom use was surveyed. Most used it for mood."
+
+    for form in (html, text, markdown):
+        assert "Cross-sectional / survey · 1,118 respondents" in form
+        assert "Case report / case series · 1 patient" in form
+        assert "Most used it for mood." in form  # the finding, not the background
+        assert "used it for mood" in form  # why it is about depression
+        assert "respiratory or CNS depression only" in form  # why the other one is not
+    rows = {r["pmid"]: r for r in csv.DictReader(table.splitlines())}
+    assert (rows["1"]["study_size"], rows["1"]["study_size_unit"]) == ("1118", "respondents")
+    assert rows["1"]["finding"] == "Most used it for mood."
+    assert rows["1"]["depression_evidence"] == "used it for mood"
+    assert rows["2"]["not_depression_reason"] == "respiratory or CNS depression only"
+    assert (rows["2"]["study_size"], rows["2"]["depression_evidence"]) == ("", "")
+
+
+def test_within_a_design_larger_studies_come_first():
+    papers = [
+        paper("1", study_size=12, study_size_unit="participants"),
+        paper("2", study_size=None, study_size_unit=""),
+        paper("3", study_size=4945, study_size_unit="respondents"),
+    ]
+    assert [v.paper.pmid for v in build_digest(papers, SINCE, UNTIL).papers] == ["3", "1", "2"]
 
 
 def test_rendered_forms(tmp_path: Path):
@@ -263,7 +292,7 @@ def test_secondary_section_is_shorter(tmp_path: Path):
         p.read_text() for p in render_digest(build_digest(papers, SINCE, UNTIL), tmp_path)[:3]
     )
     for form in (html, text, markdown):
-        assert "Kratom use was surveyed." in form  # the relevant paper's snippet
+        assert "Most used it for mood." in form  # the relevant paper's finding
         assert "Respiratory depression was measured" not in form
         lower = form.lower()
         assert lower.index("about depression and mood") < lower.index("other kratom papers")

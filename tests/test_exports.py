@@ -36,7 +36,12 @@ def test_ris_parses_back_with_every_field():
         "urls": ["https://pubmed.ncbi.nlm.nih.gov/1/"],
         "name_of_database": "PubMed",
         "keywords": ["Randomised controlled trial", "depression-relevant"],
-        "notes": ["Study design (Randomised controlled trial) from: an online survey"],
+        "notes": [
+            "Study design (Randomised controlled trial) from: an online survey",
+            "Study size: 1,118 respondents (1,118 respondents)",
+            "About depression: used it for mood",
+            "Finding: Most used it for mood.",
+        ],
     }
 
 
