@@ -3,14 +3,19 @@
 `finding(abstract, design)` quotes the sentence(s) that state what this paper
 found or concluded; `study_size(text, design)` reads how many participants,
 respondents, patients, cases, animals, included studies or posts it counted.
-Both are plain functions of the abstract (and the design label, which changes
+Both are plain functions of the abstract and the design label (which changes
 what counts): no store, no digest, no network. docs/findings.md says how they
 decide and how often they are right on the hand-labelled dev papers.
 
-A finding is always quoted, never rewritten: it is an exact substring of the
-plain text of one abstract section (a single over-long sentence is cut at a
-clause boundary and ends in "…"; the text before it is still exact), so a
-reader can trust it as the authors' words.
+A finding is quoted, never rewritten: it is an exact substring of the plain
+text of one abstract section (a single over-long sentence is cut at a clause
+boundary and ends in " …"; the text before that is still exact), so a reader
+can trust it as the authors' words.
+
+Both run for every listed paper of a backfill, so they are written for speed:
+patterns start with a literal or a character class (which the regex engine can
+skip to), sentence cues are tried only when one of their trigger words occurs,
+and counts are read from the few words after each number.
 """
 
 from __future__ import annotations
@@ -45,12 +50,7 @@ _INITIALS = re.compile(r"(?:[A-Za-z]\.)+")
 # A sentence ends at . ! or ? (closing quotes or brackets may follow) before
 # whitespace and a capital, a digit or an opening bracket; at a period glued to
 # the next capitalised word ("medicine.Pharmacologically"); or at a line break.
-_BOUNDARY = re.compile(
-    r"[.!?][\"'”’)\]]*(?=\s+[\"“‘(\[]?[A-Z0-9\u0391-\u03a9])"
-    r"|(?<=[a-z]{3}\.)(?=[A-Z][a-z])"
-    r"|[ \t]*\n\s*"
-)
-_TOKEN_START = re.compile(r"\S+$")
+_BOUNDARY = re.compile(r"[.!?][\"'”’)\]]*(?=\s+[\"“‘(\[]?[A-Z0-9\u0391-\u03a9]|[A-Z][a-z])|\n")
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -58,9 +58,16 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     start = 0
     for match in _BOUNDARY.finditer(text):
-        end = match.end() if match.group().strip() else match.start()
-        if text[match.start()] == "." and _is_abbreviation(text, match.start()):
-            continue
+        mark = match.start()
+        if text[mark] == "\n":
+            end = mark
+        else:
+            end = match.end()
+            glued = end < len(text) and not text[end].isspace()
+            if glued and (text[mark] != "." or not text[mark - 3 : mark].isalpha()):
+                continue
+            if text[mark] == "." and _is_abbreviation(text, mark):
+                continue
         _add_span(text, start, end, spans)
         start = match.end()
     _add_span(text, start, len(text), spans)
@@ -72,20 +79,27 @@ def sentences(text: str) -> list[str]:
 
 
 def _is_abbreviation(text: str, period: int) -> bool:
-    token = _TOKEN_START.search(text, max(0, period - 24), period + 1)
-    if token is None:
-        return False
-    word = token.group().lstrip("([{\"'“‘")
-    return word.lower() in _ABBREVIATIONS or _INITIALS.fullmatch(word) is not None
+    start = max(0, period - 9)
+    space = max(text.rfind(" ", start, period), text.rfind("\n", start, period))
+    if space < 0 and start > 0:
+        return False  # a word longer than any abbreviation
+    word = text[space + 1 : period + 1].lstrip("([{\"'“‘")
+    if word.lower() in _ABBREVIATIONS:
+        return True
+    return (len(word) == 2 or "." in word[:-1]) and _INITIALS.fullmatch(word) is not None
 
 
 def _add_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    if end > start:
-        spans.append((start, end))
+    piece = text[start:end]
+    kept = piece.strip()
+    if kept:
+        start += len(piece) - len(piece.lstrip())
+        spans.append((start, start + len(kept)))
+
+
+def _complete(sentence: str) -> bool:
+    """Ends as a sentence does, rather than where a cut abstract stops."""
+    return sentence.rstrip("\"'”’)]")[-1:] in (".", "!", "?")
 
 
 # ---- sections and the headings hidden inside unlabelled text
@@ -100,19 +114,18 @@ _HEADWORDS = (
     r"conclusions?(?: and (?:relevance|implications|impact))?|summary|interpretation|"
     r"implications|significance|research update"
 )
-# A heading is a few words and a colon at the start of the text, after a
-# sentence or on a new line; a known heading alone on its line; or a known
-# heading in capitals (or one capitalised word) run into the sentence it heads:
-# "OBJECTIVE This review aims ...", "Results Overall, mitragynine ...".
-_HEADING = re.compile(
-    r"(?:^|(?<=[.!?]\s)|(?<=\n))[ \t]*"
-    r"(?:(?P<colon>[A-Z][A-Za-z]+(?:[ /-](?:[A-Za-z]+|&)){0,4}):(?=\s)"
+# Where a heading may start: the start of the text, a new line, or after a sentence.
+_HEADING_SPOT = re.compile(r"\n[ \t]*|[.!?][ \t]+")
+# A heading: a few words and a colon; a known heading alone on its line; or a
+# known heading in capitals (or one capitalised word) run into the sentence it
+# heads: "OBJECTIVE This review aims ...", "Results Overall, mitragynine ...".
+_HEADING_AT = re.compile(
+    r"(?P<colon>[A-Z][A-Za-z]+(?:[ /-](?:[A-Za-z]+|&)){0,4}):(?=\s)"
     rf"|(?P<line>(?i:(?:{_HEADWORDS})(?:[ \t]*[/&][ \t]*[A-Za-z]+){{0,2}}))[ \t]*:?[ \t]*(?=\n)"
     r"|(?P<caps>BACKGROUND|INTRODUCTION|OBJECTIVES?|AIMS?|PURPOSE|METHODS?|DESIGN|"
     r"RESULTS?|FINDINGS|DISCUSSION|CONCLUSIONS?|SUMMARY)(?=[ \t]+[A-Z][a-z])"
     r"|(?P<word>Background|Rationale|Introduction|Objectives?|Aims?|Methods|Results|"
-    r"Discussion|Conclusions?|Summary)(?=[ \t]+(?:[A-Z][a-z]|A |An )))",
-    re.M,
+    r"Discussion|Conclusions?|Summary)(?=[ \t]+(?:[A-Z][a-z]|A |An ))"
 )
 
 CONCLUSION, RESULTS, DISCUSSION, CASE, METHODS, AIM, BACKGROUND, BODY = (
@@ -127,6 +140,23 @@ CONCLUSION, RESULTS, DISCUSSION, CASE, METHODS, AIM, BACKGROUND, BODY = (
 )
 # Parts that can hold what the paper found.
 _REPORTING = frozenset({CONCLUSION, RESULTS, DISCUSSION, CASE})
+_METHOD_LABELS = (
+    "method",
+    "design",
+    "setting",
+    "participant",
+    "measure",
+    "source",
+    "approach",
+    "exposure",
+    "intervention",
+    "procedure",
+    "material",
+    "search",
+    "selection",
+    "sample",
+    "subject",
+)
 
 
 def section_role(label: str) -> str:
@@ -153,32 +183,13 @@ def section_role(label: str) -> str:
     return BODY
 
 
-_METHOD_LABELS = (
-    "method",
-    "design",
-    "setting",
-    "participant",
-    "measure",
-    "source",
-    "approach",
-    "exposure",
-    "intervention",
-    "procedure",
-    "material",
-    "search",
-    "selection",
-    "sample",
-    "subject",
-)
-
-
 class _Part(NamedTuple):
     role: str
     text: str  # plain text; findings are quoted from it
 
 
 def abstract_parts(abstract: Sequence[AbstractSection] | str) -> list[_Part]:
-    """The abstract as (role, plain text) parts, inline headings split out."""
+    """The abstract as (role, plain text) parts, with headings inside the text split out."""
     if isinstance(abstract, str):
         abstract = [AbstractSection("", abstract)]
     parts: list[_Part] = []
@@ -186,13 +197,63 @@ def abstract_parts(abstract: Sequence[AbstractSection] | str) -> list[_Part]:
         text = plain_text(section.text)
         role = section_role(section.label)
         position = 0
-        for heading in _HEADING.finditer(text):
-            _add_part(parts, role, text[position : heading.start()])
-            label = next(g for g in heading.groups() if g)
-            role = section_role(label)
-            position = heading.end()
+        # Headings hide in unlabelled text (and a labelled one, cut from such text, may
+        # hold the next heading); PubMed's labelled sections are split already.
+        for spot in _heading_spots(text) if not section.label or ":" in text else ():
+            heading = _HEADING_AT.match(text, spot) if spot >= position else None
+            if heading:
+                _add_part(parts, role, text[position:spot])
+                role = section_role(next(g for g in heading.groups() if g))
+                position = heading.end()
         _add_part(parts, role, text[position:])
     return parts
+
+
+def _heading_spots(text: str) -> list[int]:
+    """Where a heading could start: a capital that has a colon or a line end soon after it."""
+    if ":" not in text and "\n" not in text and not any(map(text.__contains__, _HEADING_HINTS)):
+        return []
+    spots = []
+    for spot in (0, *(m.end() for m in _HEADING_SPOT.finditer(text))):
+        head = text[spot : spot + 2]
+        if head[:1].isupper() and (
+            head[1:].isupper()
+            or text.find(":", spot, spot + 48) > 0
+            or text.find("\n", spot, spot + 64) > 0
+            or text[spot : text.find(" ", spot, spot + 14)] in _WORD_HEADINGS
+        ):
+            spots.append(spot)
+    return spots
+
+
+_HEADING_HINTS = (
+    "BACKGROUND",
+    "INTRODUCTION",
+    "OBJECTIVE",
+    "AIM",
+    "PURPOSE",
+    "METHOD",
+    "DESIGN",
+    "RESULT",
+    "FINDINGS",
+    "DISCUSSION",
+    "CONCLUSION",
+    "SUMMARY",
+    "Background ",
+    "Rationale ",
+    "Introduction ",
+    "Objective",
+    "Aim",
+    "Methods ",
+    "Results ",
+    "Discussion ",
+    "Conclusion",
+    "Summary ",
+)
+_WORD_HEADINGS = frozenset(
+    "Background Rationale Introduction Objective Objectives Aim Aims Methods Results "
+    "Discussion Conclusion Conclusions Summary".split()
+)
 
 
 def _add_part(parts: list[_Part], role: str, text: str) -> None:
@@ -202,37 +263,90 @@ def _add_part(parts: list[_Part], role: str, text: str) -> None:
 
 # ---- what a sentence is doing
 
-_COMPLETE = re.compile(r"[.!?][\"'”’)\]]*$")
+
+# Characters that join words in running text; a sentence's words are what is left.
+_JOINERS = ",.;:()[]/-\"'“”‘’"
+
+
+def _words(low: str) -> frozenset[str]:
+    for joiner in _JOINERS:
+        if joiner in low:
+            low = low.replace(joiner, " ")
+    return frozenset(low.split())
+
+
+class _Cue:
+    """A pattern over a lowercased sentence, tried only when one of its trigger words occurs.
+
+    Every text the pattern matches contains a trigger word (tests/test_findings.py
+    checks this on the dev corpus), so the triggers only save time: a set
+    intersection is far cheaper than a pattern with many alternatives.
+    """
+
+    __slots__ = ("pattern", "words")
+
+    def __init__(self, words: str, pattern: str) -> None:
+        self.words = frozenset(words.split())
+        self.pattern = re.compile(pattern)
+
+    def __call__(self, s: _Sentence) -> bool:
+        return self.match(s) is not None
+
+    def match(self, s: _Sentence) -> re.Match | None:
+        return None if self.words.isdisjoint(s.words) else self.pattern.search(s.low)
+
+
+class _SignCue(_Cue):
+    """A cue whose triggers are signs or parts of words (%, <, ic50), looked for as text."""
+
+    __slots__ = ()
+
+    def match(self, s: _Sentence) -> re.Match | None:
+        return self.pattern.search(s.low) if any(map(s.low.__contains__, self.words)) else None
+
+
 _BOILERPLATE = re.compile(
-    r"©|\bcopyright\b|all rights reserved|\(c\) \d{4}|psycinfo database record|"
-    r"^\(?[A-Z][A-Za-z. ]+ \d{4};\s*\d+|trial registration|clinicaltrials\.gov|"
-    r"this article is protected",
-    re.I,
+    r"©|copyright\b|all rights reserved|\(c\) \d{4}|psycinfo database record|"
+    r"^\(?[a-z][a-z. ]+ \d{4};\s*\d+|trial registration|clinicaltrials\.gov|"
+    r"this article is protected"
 )
+_BOILERPLATE_HINTS = (
+    "©",
+    "copyright",
+    "reserved",
+    "(c)",
+    "psycinfo",
+    "registration",
+    "clinicaltrials",
+    "protected",
+)
+
+
+def _is_boilerplate(low: str) -> bool:
+    """Copyright lines, database stamps, registrations and bare citations."""
+    if low[:1] != "(" and not any(map(low.__contains__, _BOILERPLATE_HINTS)):
+        return False
+    return _BOILERPLATE.search(low) is not None
+
+
 # Sentences about what should happen next are not findings.
-_FUTURE = re.compile(
+_FUTURE = _Cue(
+    "further future more additional needed warranted required necessary will useful should",
     r"\b(?:further|future|more|additional)\s+(?:\w+\s+){0,3}?(?:research|stud(?:y|ies)|"
     r"investigations?|work|trials|data|documentation)\b"
     r"|\b(?:is|are|remains?|be)\s+(?:urgently\s+|still\s+)?(?:needed|warranted|required|necessary)\b"
     r"|\bwill (?:be useful|provide a basis|help|aid|facilitate|inform)\b"
     r"|\bmay be useful for\b|\bshould (?:be carried out|examine|explore|investigate|focus)\b",
-    re.I,
 )
 _RESULTISH = re.compile(
     r"\b(?:reported|found|showed|observed|associated|suggest|indicate|demonstrat|increas|"
-    r"decreas|higher|lower|significant)|%",
-    re.I,
+    r"decreas|higher|lower|significant)|%"
 )
-
-
-def _is_future(text: str) -> bool:
-    """A sentence about what should happen next, with no result stated before that."""
-    match = _FUTURE.search(text)
-    return match is not None and not _RESULTISH.search(text, 0, match.start())
-
-
 # Conclusions announced as such.
-_STRONG = re.compile(
+_STRONG = _Cue(
+    "conclusion summary summarize summarise short together overall conclude believe found "
+    "results findings data observations analyses suggests indicates shows demonstrates "
+    "confirms supports reveals highlights underscores illustrates provides adds first",
     r"\b(?:in conclusion|in summary|to summari[sz]e|in short|taken together|overall,|"
     r"we conclude|we believe|we found|"
     r"(?:these|our|the|study|present) (?:results|findings|data|observations|analyses)"
@@ -244,10 +358,16 @@ _STRONG = re.compile(
     r"(?:our|this) case (?:highlights|underscores|illustrates|shows)|"
     r"(?:this|it) is the first (?:report|case|study|description)|the first case of|"
     r"findings from this (?:work|study) reveal)\b",
-    re.I,
 )
-_HERE_WE = re.compile(r"\bhere,? we (?:show|report|demonstrate|describe|present|find)\b", re.I)
-_RESULT_CUE = re.compile(
+_HERE_WE = _Cue(
+    "here",
+    r"\bhere,? we (?:show|report|demonstrate|describe|present|find)\b",
+)
+_RESULT_CUE = _Cue(
+    "result results data findings based found find discover discovered show showed "
+    "demonstrate demonstrated observed analysis associated significantly significant suggest "
+    "suggests suggested indicate indicates indicated demonstrates reveal reveals revealed "
+    "confirm confirms confirmed shows",
     r"\b(?:results? (?:showed|show|indicated|revealed|demonstrated|suggested)|"
     r"(?:data|results|findings) (?:\w+ )?(?:show|showed|demonstrate|demonstrated|reveal|revealed)|"
     r"based on (?:the|these|our) (?:\w+ )?(?:results|findings|analyses)|"
@@ -257,17 +377,18 @@ _RESULT_CUE = re.compile(
     r"associated with|significantly (?:higher|lower|greater|increased|decreased|reduced|"
     r"improved|more|less|associated|different|elevated|suppressed|inhibited|attenuated)|"
     r"no significant (?:difference|change|association|effect)s?|did not significantly|"
-    r"(?:was|were) found (?:to|as)|(?:suggests?|suggested|indicates?|indicated|demonstrated?s?|"
-    r"revealed?s?|confirms?|confirmed|shows?|showed) that)\b",
-    re.I,
+    r"(?:was|were) found (?:to|as)|(?:suggest(?:s|ed)?|indicat(?:es?|ed)|demonstrat(?:es?|ed)|"
+    r"reveal(?:s|ed)?|confirm(?:s|ed)?|show(?:s|ed)?) that)\b",
 )
-_STATS = re.compile(
-    r"\d\s?%|\bp\s*[<=>≤]|\b(?:95\s?%\s?)?CI\b|\b(?:a?OR|RR|HR|RRR)\s*[=:]|"
-    r"\bodds\b|±|\bpd\s?\(?2|\bIC50\b",
-    re.I,
+_STATS = _SignCue(
+    "% ± < > = ≤ : odds pd ic50",
+    r"\d\s?%|\bp\s*[<=>≤]\s*[.\d]|\b(?:a?or|rr|hr)\s*[=:]\s*[.\d]|\bodds\b|±|\bpd\s?\(?2|\bic50",
 )
 # Who was studied, not what was found.
-_SAMPLE = re.compile(
+_SAMPLE = _Cue(
+    "age aged old majority male males female females men women white single married employed "
+    "hispanic included recruited enrolled identified retrieved screened total participants "
+    "sample response subjects respondents employment",
     r"\bmean age\b|\baged? \d|\byears old\b|\bmiddle-aged\b|\bmajority (?:were|was) (?:male|female)"
     r"|\b(?:were|was) (?:all |primarily |predominantly |mostly |majority )?"
     r"(?:male|female|men|women|white|single|married|employed)\b|\bnon-hispanic\b"
@@ -275,9 +396,14 @@ _SAMPLE = re.compile(
     r"|^(?:a total of|in total,|participants were|the sample)\b|\bresponse rate\b"
     r"|\ball (?:subjects|participants|respondents) were\b|\b\d+(?:\.\d+)? years? of age\b"
     r"|^all (?:were )?(?:males?|females?|men|women)\b|\bheld employment",
-    re.I,
 )
-_METHODS = re.compile(
+_METHODS = _Cue(
+    "conducted performed carried recruited administered given treated used measured assessed "
+    "evaluated analyzed analysed collected obtained tested extracted randomized randomised "
+    "assigned subjected exposed injected supplemented incubated prepared selected searched "
+    "estimated calculated investigated examined explored interviewed surveyed divided "
+    "allocated dosed scored recorded determined employed applied based utilized utilised "
+    "compared aimed sought characterized characterised recontacted data samples underwent",
     r"\b(?:was|were) (?:\w+ly )?(?:conducted|performed|carried out|recruited|administered|given|"
     r"treated|used|measured|assessed|evaluated|analy[sz]ed|collected|obtained|tested|extracted|"
     r"randomi[sz]ed|assigned|subjected|exposed|injected|supplemented|incubated|prepared|"
@@ -287,19 +413,25 @@ _METHODS = re.compile(
     r"tested|searched|interviewed|surveyed|employed|applied|utili[sz]ed|assessed|examined|"
     r"investigated|evaluated|explored|compared|aimed|sought|characteri[sz]ed|recontacted)\b"
     r"|\b(?:data|samples) (?:from|were)\b|\b(?:underwent|were tested|was used)\b",
-    re.I,
 )
-_AIM = re.compile(
+_AIM = _Cue(
+    "aim aims aimed objective objectives purpose goal sought seeks investigated investigates "
+    "examined examines explored explores assessed assesses evaluated evaluates describes "
+    "characterizes characterises designed understand determine assess evaluate investigate "
+    "examine explore characterize characterise describe identify compare quantify "
+    "hypothesized hypothesised",
     r"\b(?:aims?|aimed|objectives?|purpose|goal) (?:of|was|is|were|to)\b"
     r"|\b(?:this|the present|the current|our) (?:study|work|article|paper|analysis|research)"
     r" (?:aims|aimed|sought|seeks|investigated|investigates|examined|examines|explored|"
     r"explores|assessed|assesses|evaluated|evaluates|describes|characteri[sz]es|was designed)\b"
     r"|\bto (?:better )?(?:understand|determine|assess|evaluate|investigate|examine|explore|"
     r"characteri[sz]e|describe|identify|compare|quantify)\b|\bwe hypothesi[sz]ed\b",
-    re.I,
 )
-# The first sentence that is about this paper's own work: everything before it is background.
-_PIVOT = re.compile(
+# The first sentence about this paper's own work: everything before it is background.
+_PIVOT = _Cue(
+    "we our here this present current study report old total conducted recruited enrolled "
+    "administered given treated evaluated investigated examined analyzed analysed measured "
+    "tested collected determined performed carried used result results findings",
     r"\b(?:we|our|here)\b|\bthis (?:study|work|paper|article|report|case|survey|analysis|"
     r"review|research|investigation|commentary)\b|\bthe (?:present|current) (?:study|work|"
     r"article|report|analysis)\b|\b(?:in this|the) (?:study|case report|report)\b"
@@ -307,50 +439,78 @@ _PIVOT = re.compile(
     r"|\ba total of\b|\b(?:was|were) (?:conducted|recruited|enrolled|administered|given|"
     r"treated|evaluated|investigated|examined|analy[sz]ed|measured|tested|collected|"
     r"determined|performed|carried out|used)\b|\bresults?\b|\bfindings\b",
-    re.I,
 )
-_CITES_OTHERS = re.compile(
+_CITES_OTHERS = _Cue(
+    "previous previously prior been studies recently",
     r"\b(?:previous(?:ly)?|prior (?:studies|research|reports)|have been (?:reported|shown|"
     r"described|suggested|documented)|has been (?:reported|shown|described|suggested)|"
     r"studies (?:have|has) |recently,? we|we (?:have )?previously|in (?:a|our) previous)\b",
-    re.I,
 )
 # What reviews and opinion pieces say they do, or claim.
-_REVIEW_AIM = re.compile(
+_REVIEW_AIM = _Cue(
+    "review article paper commentary overview editorial chapter perspective letter update "
+    "primer reviewed summarize summarise discuss argue propose describe highlight examine "
+    "outline provide present consider here focuses",
     r"\b(?:this|the present|the current|our) (?:review|article|paper|commentary|overview|"
     r"editorial|chapter|perspective|letter|update|primer)\b"
     r"|\b(?:aim|purpose|objective|goal|focus) of (?:this|the present|our) (?:review|article|paper)"
     r"|\bwe (?:review|reviewed|summari[sz]e|discuss|argue|propose|describe|highlight|examine|"
     r"outline|provide|present|consider)\b|\bhere,? we\b|\bfocuses on\b",
-    re.I,
 )
-_CLAIM = re.compile(
+_CLAIM = _Cue(
+    "should there advise recommend urge caution",
     r"\bshould be (?:aware|cautious|vigilant|considered)\b|\bthere (?:is|are) no\b"
     r"|\bwe (?:advise|recommend|urge|caution)\b",
-    re.I,
 )
+CUES = {
+    "future": _FUTURE,
+    "strong": _STRONG,
+    "here_we": _HERE_WE,
+    "result": _RESULT_CUE,
+    "stats": _STATS,
+    "sample": _SAMPLE,
+    "methods": _METHODS,
+    "aim": _AIM,
+    "pivot": _PIVOT,
+    "cites_others": _CITES_OTHERS,
+    "review_aim": _REVIEW_AIM,
+    "claim": _CLAIM,
+}
 
 
-class _Sentence(NamedTuple):
-    part: int
-    start: int
-    end: int
-    text: str
+class _Sentence:
+    """A sentence of one part, lowercased for the cues; its words are read when first asked for."""
+
+    __slots__ = ("_words", "complete", "end", "low", "part", "start", "text")
+
+    def __init__(self, part: int, start: int, end: int, text: str) -> None:
+        self.part, self.start, self.end, self.text = part, start, end, text
+        self.low = text.lower()
+        self.complete = _complete(text)
+        self._words: frozenset[str] | None = None
 
     @property
-    def complete(self) -> bool:
-        return _COMPLETE.search(self.text) is not None
+    def words(self) -> frozenset[str]:
+        if self._words is None:
+            self._words = _words(self.low)
+        return self._words
 
 
-def _sentences(parts: Sequence[_Part], roles: set[str] | None = None) -> list[_Sentence]:
+def _is_future(s: _Sentence) -> bool:
+    """About what should happen next, with no result stated before that."""
+    match = _FUTURE.match(s)
+    return match is not None and not _RESULTISH.search(s.low, 0, match.start())
+
+
+def _sentences(parts: Sequence[_Part], roles: frozenset[str] | None = None) -> list[_Sentence]:
     found = []
     for index, part in enumerate(parts):
         if roles is not None and part.role not in roles:
             continue
         for start, end in sentence_spans(part.text):
-            sentence = _Sentence(index, start, end, part.text[start:end])
-            if not _BOILERPLATE.search(sentence.text):
-                found.append(sentence)
+            s = _Sentence(index, start, end, part.text[start:end])
+            if not _is_boilerplate(s.low):
+                found.append(s)
     return found
 
 
@@ -376,138 +536,145 @@ def finding(abstract: Sequence[AbstractSection] | str, design: str = "") -> str:
     return _quote(parts, chosen)
 
 
+_CONCLUSIONS = frozenset({CONCLUSION})
+_RESULT_PARTS = frozenset({RESULTS})
+_DISCUSSIONS = frozenset({DISCUSSION})
+_CASES = frozenset({CASE})
+_BODIES = frozenset({BODY})
+
+
 def _claim(parts: list[_Part]) -> list[_Sentence]:
-    conclusion = _first_usable(_sentences(parts, {CONCLUSION}))
+    """A review's or opinion's conclusion, else its stated aim, else its claim."""
+    conclusion = _first_usable(_sentences(parts, _CONCLUSIONS))
     if conclusion:
         return conclusion
     every = _sentences(parts)
-    for pattern in (_REVIEW_AIM, _STRONG, _CLAIM):
+    for cue in (_REVIEW_AIM, _STRONG, _CLAIM):
         for i, s in enumerate(every):
-            if s.complete and pattern.search(s.text):
-                return _extend(every, i, pattern)
-    return _last_sentences([s for s in every[1:] if s.complete and not _is_future(s.text)])
+            if s.complete and cue(s):
+                return _extend(every, i, cue)
+    return _last_sentences([s for s in every[1:] if s.complete and not _is_future(s)])
 
 
 def _structured(parts: list[_Part], design: str) -> list[_Sentence]:
     """Conclusions, else results, else discussion, else a cut conclusion, else the case."""
     if not any(p.role in _REPORTING for p in parts):
-        body = _sentences(parts, {BODY})
-        # Labelled background, aims and methods only (a cut abstract): nothing found yet,
-        # unless unlabelled text follows them.
+        # Labelled background, aims and methods only (a cut abstract): nothing is
+        # found yet, unless unlabelled text follows them.
+        body = _sentences(parts, _BODIES)
         return _unstructured(body, design) if body else []
-    conclusions = _sentences(parts, {CONCLUSION})
+    conclusions = _sentences(parts, _CONCLUSIONS)
     chosen = _first_usable(conclusions)
     if chosen:
         return chosen
-    results = _sentences(parts, {RESULTS})
+    results = _sentences(parts, _RESULT_PARTS)
     if results:
         chosen = _from_results(results)
         if chosen:
             return chosen
-    chosen = _first_usable(_sentences(parts, {DISCUSSION}))
+    chosen = _first_usable(_sentences(parts, _DISCUSSIONS))
     if chosen:
         return chosen
-    fragment = [s for s in conclusions if len(s.text) >= 60 and not _is_future(s.text)]
+    fragment = [s for s in conclusions if len(s.text) >= 60 and not _is_future(s)]
     if fragment:
         return fragment[:1]
-    case = _sentences(parts, {CASE})
-    return _last_sentences([s for s in case if s.complete and not _is_future(s.text)])
+    case = _sentences(parts, _CASES)
+    return _last_sentences([s for s in case if s.complete and not _is_future(s)])
 
 
 def _first_usable(candidates: list[_Sentence]) -> list[_Sentence]:
     """The first complete sentence that is not about future work, and the next if it fits."""
     for i, s in enumerate(candidates):
-        if s.complete and not _is_future(s.text):
+        if s.complete and not _is_future(s):
             return _extend(candidates, i, None)
     return []
 
 
 def _from_results(results: list[_Sentence]) -> list[_Sentence]:
-    for pattern in (_STRONG, _RESULT_CUE):
+    """A stated conclusion or result, else the first figures that are not the sample's."""
+    for cue in (_STRONG, _RESULT_CUE):
         for i, s in enumerate(results):
-            if s.complete and pattern.search(s.text) and not _SAMPLE.search(s.text):
+            if s.complete and cue(s) and not _SAMPLE(s):
                 return _extend(results, i, None)
-    usable = [
-        i
-        for i, s in enumerate(results)
-        if s.complete and not _SAMPLE.search(s.text) and not _METHODS.search(s.text)
-    ]
+    usable = [i for i, s in enumerate(results) if s.complete and not _SAMPLE(s) and not _METHODS(s)]
     for i in usable:
-        if _STATS.search(results[i].text):
+        if _STATS(results[i]):
             return _extend(results, i, None)
-    if usable:
-        return _extend(results, usable[0], None)
-    return []
+    return _extend(results, usable[0], None) if usable else []
 
 
 def _unstructured(every: list[_Sentence], design: str) -> list[_Sentence]:
     """After the background: a stated conclusion, else a stated result, else the last words."""
-    pivot = next((i for i, s in enumerate(every) if _PIVOT.search(s.text)), None)
+    pivot = next((i for i, s in enumerate(every) if _PIVOT(s)), None)
     if pivot is None:
         # Nothing is said about this paper's own work: unless a sentence states a
         # result outright, the abstract is background only.
         pivot = 1
-        if not any(_STRONG.search(s.text) or _RESULT_CUE.search(s.text) for s in every[1:]):
+        if not any(_STRONG(s) or _RESULT_CUE(s) for s in every[1:]):
             return []
-    own = [s for s in every[pivot:] if not _CITES_OTHERS.search(s.text)]
-    for pattern in (_STRONG, _HERE_WE):
+    own = every[pivot:]
+    for cue in (_STRONG, _HERE_WE):
         for i, s in enumerate(own):
-            if s.complete and pattern.search(s.text) and not _is_future(s.text):
+            if s.complete and cue(s) and not _CITES_OTHERS(s) and not _is_future(s):
                 return _extend(own, i, None)
+    own = [s for s in own if not _CITES_OTHERS(s)]
     reporting = [
         s
         for s in own
         if s.complete
-        and not _is_future(s.text)
-        and not _AIM.search(s.text)
-        and not _METHODS.search(s.text)
-        and not _SAMPLE.search(s.text)
+        and not _is_future(s)
+        and not _AIM(s)
+        and not _METHODS(s)
+        and not _SAMPLE(s)
     ]
     if design == "case_report":
         return _last_sentences(reporting)
+    kept = {id(s) for s in reporting}
     # The last stated result: abstracts move from checks of the model to the main effect.
-    cued = [i for i, s in enumerate(own) if s in reporting and _RESULT_CUE.search(s.text)]
+    cued = [i for i, s in enumerate(own) if id(s) in kept and _RESULT_CUE(s)]
     if cued:
         return _extend(own, cued[-1], None)
-    if reporting and not _STATS.search(reporting[-1].text):
+    if reporting and not _STATS(reporting[-1]):
         return _last_sentences(reporting)
     for i, s in enumerate(own):
-        if s in reporting and _STATS.search(s.text):
+        if id(s) in kept and _STATS(s):
             return _extend(own, i, None)
     if reporting:
         return _last_sentences(reporting)
-    fragments = [s for s in own if _STRONG.search(s.text) and not _is_future(s.text)]
-    return fragments[:1]
+    return [s for s in own if _STRONG(s) and not _is_future(s)][:1]
 
 
-def _extend(candidates: list[_Sentence], i: int, pattern: re.Pattern | None) -> list[_Sentence]:
+def _extend(candidates: list[_Sentence], i: int, cue: _Cue | None) -> list[_Sentence]:
     """Sentence i, and the one after it when it is in the same part, usable and fits."""
-    chosen = [candidates[i]]
+    chosen = candidates[i]
     if i + 1 < len(candidates):
         after = candidates[i + 1]
         if (
-            after.part == chosen[0].part
+            after.part == chosen.part
             and after.complete
-            and not _is_future(after.text)
-            and not _METHODS.search(after.text)
-            and not _SAMPLE.search(after.text)
-            and after.end - chosen[0].start <= MAX_CHARS
-            and (pattern is None or pattern.search(after.text))
+            and after.end - chosen.start <= MAX_CHARS
+            and not _is_future(after)
+            and not _METHODS(after)
+            and not _SAMPLE(after)
+            and (cue is None or cue(after))
         ):
-            chosen.append(after)
-    return chosen
+            return [chosen, after]
+    return [chosen]
 
 
 def _last_sentences(candidates: list[_Sentence]) -> list[_Sentence]:
+    """The last sentence, with the one before it when they are adjacent and fit."""
     if not candidates:
         return []
     last = candidates[-1]
     if len(candidates) > 1:
         before = candidates[-2]
-        if before.part == last.part and last.end - before.start <= MAX_CHARS:
-            between = last.start - before.end
-            if between <= 2:  # adjacent in the text, nothing skipped between them
-                return [before, last]
+        if (
+            before.part == last.part
+            and last.end - before.start <= MAX_CHARS
+            and last.start - before.end <= 2
+        ):
+            return [before, last]
     return [last]
 
 
@@ -537,7 +704,7 @@ class StudySize:
     """How many this paper studied: `n` of `unit`, read from `phrase` (exact abstract text)."""
 
     n: int
-    unit: str  # participants, respondents, patients, cases, animals, studies, posts
+    unit: str  # one of UNITS
     phrase: str
 
     def __str__(self) -> str:
@@ -546,7 +713,7 @@ class StudySize:
 
 
 UNITS = ("participants", "respondents", "patients", "cases", "animals", "studies", "posts")
-# Units that count people, for comparisons that do not care how they were met.
+# The units that count people, for comparisons that do not care how they were met.
 PEOPLE_UNITS = frozenset({"participants", "respondents", "patients", "cases"})
 _SINGULAR = {
     "participants": "participant",
@@ -558,19 +725,7 @@ _SINGULAR = {
     "posts": "post",
 }
 
-_SMALL = (
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-    "fifteen sixteen seventeen eighteen nineteen"
-).split()
-_TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
-_WORD_VALUE = {w: i for i, w in enumerate(_SMALL)} | {w: 20 + 10 * i for i, w in enumerate(_TENS)}
-_NUMBER_WORD = "|".join([*_SMALL[1:], *_TENS, "hundred", "thousand"])
-_NUMBER = (
-    r"\d{1,3}(?:[, ]\d{3}(?!\d))+(?!\.\d)|\d+(?![.,]\d)"
-    rf"|(?:{_NUMBER_WORD})(?:(?:[- ]|\s+and\s+)(?:{_NUMBER_WORD}))*"
-)
-
-# Counted nouns and the unit each is reported in.
+# Counted nouns (lowercase, one or two words) and the unit each is reported in.
 _NOUNS = {
     "respondents": "respondents",
     "responders": "respondents",
@@ -663,103 +818,110 @@ _NOUNS = {
     "completed questionnaires": "respondents",
     "valid responses": "respondents",
 }
-_NOUN = "|".join(sorted((re.escape(n).replace(r"\ ", r"\s+") for n in _NOUNS), key=len)[::-1])
+# Every word of a counted noun, to tell quickly that no noun follows a number.
+_NOUN_WORDS = frozenset(word for noun in _NOUNS for word in noun.split())
+
+_SMALL = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen"
+).split()
+_TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+_WORD_VALUE = {w: i for i, w in enumerate(_SMALL)} | {w: 20 + 10 * i for i, w in enumerate(_TENS)}
+_NUMBER_WORDS = (*_SMALL[1:], *_TENS, "hundred")
+_NUMBER_WORD = "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
+# A written number from its first word: "twenty-four", "nine-hundred-twenty-eight".
+_WORD_NUMBER_AT = re.compile(rf"(?:{_NUMBER_WORD})(?:[- ](?:{_NUMBER_WORD}|thousand))*(?![a-z])")
+_NUMBER_WORD_SET = frozenset((*_NUMBER_WORDS, "thousand"))
+# Digits, with thousands grouped by commas or spaces: 4,945 or 59 714.
+# Numbers in one pass over the lowercased text: digits (thousands grouped by commas
+# or spaces: 4,945 or 59 714), not a decimal, a percentage or a dose; or a written
+# number after a space or bracket. One scan costs as much as the rest of the work.
+_NUMBER_SCAN = re.compile(
+    r"[0-9]+(?:[, ][0-9]{3}(?![0-9]))*(?![.,]?[0-9]|\s?%|\s?(?:mg|kg|g|ml|µg|mm|h|min)\b)"
+    r"|[ (\n\"“](?:one|t(?:wo|hree|en|welve|hirteen|wenty|hirty)|f(?:our(?:teen)?|ive|ifteen|"
+    r"orty|ifty)|s(?:ix(?:teen|ty)?|even(?:teen|ty)?)|e(?:ight(?:een|y)?|leven)|"
+    r"n(?:ine(?:teen|ty)?)|hundred)(?:[- ](?:one|two|three|four|five|six|seven|eight|nine|"
+    r"hundred|thousand|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety))*(?![a-z])"
+)
+_TOKEN = re.compile(r"\s*(\([^()]{0,40}\)|[^\s()]+)")
+_STRIP = ".,;:!?\"'”’“‘)]"
+# Words that may not sit between a number and its noun: they make it a dose, a
+# time, a rate or part of a phrase about something else.
+_NOT_MODIFIERS = frozenset(
+    "of from out per each in to with and or than at for by on among were was had have "
+    "mg g kg ml mg/kg g/kg µg ug ng mm cm year years month months week weeks day days hour "
+    "hours h min times dose doses more fewer additional other these those the all".split()
+)
+_ARTICLES = frozenset({"the", "a", "an"})
+# Words before a count that make it the sample: "a total of", "we recruited", "consisted of".
+_SAMPLING_BEFORE = frozenset(
+    "comprised comprising recruited enrolled included surveyed interviewed analyzed analysed "
+    "examined studied investigating involving identified yielded present report describe "
+    "total".split()
+)
+_SAMPLING_BEFORE_PAIRS = frozenset(
+    {"total of", "in total", "sample of", "consisted of", "completed by", "cohort of", "series of"}
+)
+_APPROXIMATE_BEFORE = frozenset(
+    "over approximately about around nearly almost roughly some".split()
+)
+_APPROXIMATE_PAIRS = frozenset({"more than", "greater than", "at least", "up to"})
+_PASSIVE_SAMPLING = frozenset(
+    "included recruited enrolled randomized randomised analyzed analysed surveyed interviewed "
+    "studied examined evaluated assessed identified reported collected retained selected sampled "
+    "investigated found treated".split()
+)
+_ACTIVE_SAMPLING = frozenset("participated completed took responded agreed received met".split())
+_NOT_SAMPLED = frozenset(
+    "retrieved screened excluded searched approached invited contacted eligible".split()
+)
+_POPULATION = (
+    "represent",
+    "weighted",
+    "population",
+    "nationally",
+    "nationwide",
+    "estimated",
+    "worldwide",
+    "globally",
+    "each year",
+    "annually",
+    "per year",
+)
+_LITERATURE = (
+    "have been reported",
+    "has been reported",
+    "have been described",
+    "has been described",
+    "have been published",
+    "are available",
+    "were available",
+    "in the literature",
+    "to date",
+    "previous",
+    "prior studies",
+)
 _ANIMAL_WORDS = re.compile(
     r"\b(?:mice|rats?|goats?|dogs?|zebrafish|fish|monkeys?|rabbits?|pigs?|animals?|rodents?|"
-    r"sprague|wistar|beagles?|hamsters?|sheep|cattle|cows?|chickens?)\b",
-    re.I,
+    r"sprague|wistar|beagles?|hamsters?|sheep|cattle|cows?|chickens?)\b"
 )
-# A count: a number, up to four describing words (or a short parenthesis), a counted noun.
-_COUNT = re.compile(
-    rf"(?<![\w.,])(?P<num>{_NUMBER})"
-    r"(?P<mods>(?:\s+(?:\([^()]{0,40}\)|[A-Za-z][\w.'’‐/-]*)){0,4}?)"
-    rf"\s+(?P<noun>{_NOUN})(?![\w-])",
-    re.I,
-)
-# Words that may sit between a number and its noun without changing what is counted.
-_NOT_A_MODIFIER = re.compile(
-    r"^(?:of|from|out|per|each|in|to|with|and|or|than|at|for|by|on|among|were|was|had|have|"
-    r"mg|g|kg|ml|mg/kg|g/kg|µg|ug|ng|mm|cm|years?|months?|weeks?|days?|hours?|h|min|times|"
-    r"doses?|more|fewer|additional|other|these|those|the|all)$",
-    re.I,
-)
-_N_EQUALS = re.compile(rf"\b(?P<big>N|n)\s*=\s*(?P<num>{_NUMBER})(?!\s*/|\s*\d)")
-_TOTAL_BEFORE = re.compile(
-    r"(?:\ba total of|\bin total,?|\btotal(?: sample)? of|\bsample (?:of|consisted of|comprised)|"
-    r"\bconsisted of|\bcomprised|\bcomprising|\bcompleted by|\brecruited|\benrolled|\bincluded|"
-    r"\bsurveyed|\binterviewed|\banaly[sz]ed|\bexamined|\bstudied|\binvestigating|\binvolving|"
-    r"\bidentified|\byielded|\bpresent|\breport|\bdescribe|\bcohort of|\bseries of|\bsample of"
-    r"|\bof|\bon|\bto|\bamong)\s+(?:the\s+|a\s+|an\s+)?$",
-    re.I,
-)
-_STRONG_BEFORE = re.compile(
-    r"(?:\btotal(?: sample)? of|\bin total,?|\bsample (?:of|consisted of|comprised)|"
-    r"\bconsisted of|\bcomprised|\bcomprising|\bcompleted by|\brecruited|\benrolled|"
-    r"\bincluded|\bsurveyed|\binterviewed|\banaly[sz]ed|\bexamined|\bstudied|\binvestigating|"
-    r"\binvolving|\bidentified|\byielded|\bpresent|\breport|\bdescribe|\bcohort of|\bseries of"
-    r"|\bsample of)\s+(?:the\s+|a\s+|an\s+)?$",
-    re.I,
-)
-_VERB_AFTER = re.compile(
-    r"^(?:\s+\([^()]{0,80}\))?(?:\s+[\w’'-]+){0,6}?\s+(?:(?:were|was|had been)\s+"
-    r"(?:included|recruited|enrolled|randomi[sz]ed|analy[sz]ed|surveyed|interviewed|studied|"
-    r"examined|evaluated|assessed|identified|reported|collected|retained|selected|sampled|"
-    r"investigated|found|treated)|participated|completed|took part|responded|agreed|"
-    r"received|met)\b",
-    re.I,
-)
-_NOT_SAMPLED = re.compile(
-    r"^(?:\s+[\w’'-]+){0,4}?\s+(?:were|was)\s+(?:retrieved|screened|excluded|searched|"
-    r"approached|invited|contacted|assessed for eligibility)\b",
-    re.I,
-)
-_SUBGROUP_AFTER = re.compile(
-    r"^\s*(?:\(\s*\d+(?:\.\d+)?\s?%|,?\s*(?:per|each|in each)\b|/group)", re.I
-)
-_FRAME_BEFORE = re.compile(
-    rf"(?:{_NOUN})\s+(?:from|out of|of)\s+(?:the\s+)?$|\bout of\s+$|\b(?:\d+|{_NUMBER_WORD})"
-    r"\s+of\s+(?:the\s+)?$",
-    re.I,
-)
-_POPULATION = re.compile(
-    r"represent|weighted|population|nationally|nationwide|estimated|million|billion|worldwide"
-    r"|globally|each year|annually|per year",
-    re.I,
-)
-_LITERATURE = re.compile(
-    r"have been (?:reported|described|published)|has been (?:reported|described)|"
-    r"are available|were available|in the literature|to date|previous(?:ly)?|prior studies",
-    re.I,
-)
-_APPROXIMATE = re.compile(
-    r"\b(?:greater than|more than|over|approximately|about|around|nearly|almost|at least|up to|"
-    r"roughly|some)\s+$",
-    re.I,
-)
-_SAMPLE_WORD = re.compile(r"\b(?:sample|total|participants|respondents|data|survey|cohort)\b", re.I)
-# "The sample (N=129)", "sample size was relatively small (n=70)", "total sample, N = 500".
-_NAMED_SAMPLE = re.compile(r"\b(?:sample(?: size)?|total|cohort)\b[^.()\d]{0,30}[(,:]?\s*$", re.I)
-_MULTIPLIER = re.compile(r"^\s*(?:million|billion|thousand)\b", re.I)
-_BREAKDOWN = re.compile(
-    rf"(?P<noun>{_NOUN})\s*\((?P<a>{_NUMBER})(?:\s+[\w’'-]+){{0,3}}?\s+(?:{_NOUN}),?\s+and\s+"
-    rf"(?P<b>{_NUMBER})(?:\s+[\w’'-]+){{0,3}}?\s+(?:{_NOUN})\)",
-    re.I,
-)
+_N_EQUALS = re.compile(r"=\s*(\d+(?:[, ]\d{3}(?!\d))*)")
+# The same count split in brackets: "kratom users (2867 current users and 157 former users)".
+_BREAKDOWN = re.compile(r"\((\d+(?:,\d{3})*)\s[^()]{0,60}?\band\s+(\d+(?:,\d{3})*)\s[^()]{0,40}\)")
 _ONE_PATIENT = re.compile(
-    r"\b(?:a|an|one)\s+(?:(?:\d+|[a-z]+(?:-[a-z]+)?)[- ](?:year|month|week|day)s?[- ]old\s+)?"
+    r"\b(?:an?|one)\s+(?:(?:\d+|[a-z]+(?:-[a-z]+)?)[- ](?:year|month|week|day)s?[- ]old\s+)?"
     r"(?:(?:young|elderly|middle-aged|previously healthy|healthy|pregnant|newborn|term|"
     r"preterm|male|female|white|black|caucasian|asian)\s+){0,3}"
     r"(?:man|woman|male|female|patient|boy|girl|infant|neonate|newborn|baby|gentleman|lady|"
     r"adolescent|child|veteran|mother)\b"
-    r"|\b(?:a|an|one)\s+(?:\d+|[a-z]+(?:-[a-z]+)?)[- ]year[- ]old\b"
+    r"|\b(?:an?|one)\s+(?:\d+|[a-z]+(?:-[a-z]+)?)[- ]year[- ]old\b"
     r"|\b(?:the first |a |one )case of\b",
-    re.I,
 )
 _COUNTS_STUDIES = frozenset({"systematic_review", "narrative_review", "opinion", "other"})
 _DESIGN_UNITS = {
-    "systematic_review": {"studies"},
-    "animal": {"animals"},
-    "qualitative": {"posts", *PEOPLE_UNITS},
+    "systematic_review": frozenset({"studies"}),
+    "animal": frozenset({"animals"}),
+    "qualitative": frozenset({"posts", *PEOPLE_UNITS}),
 }
 
 
@@ -768,137 +930,310 @@ class _Count(NamedTuple):
     unit: str
     start: int
     end: int
-    rank: int  # 2: named as the sample ("the sample (N=129)"), 1: a sampling verb, 0: a bare count
-
-    @property
-    def strong(self) -> bool:
-        return self.rank > 0
+    rank: int  # 2: named as the sample ("the sample (N=129)"), 1: a sampling verb, 0: bare
 
 
 def study_size(text: str, design: str = "") -> StudySize | None:
-    """How many this paper studied, as the abstract states it, or None when it states none.
+    """How many this paper studied, as its abstract states it; None when it states none.
 
-    `text` is the abstract's plain text (Paper.abstract_text); `design` the study-design
-    label, which says what to prefer: included studies for a systematic review,
-    animals for an animal study, one patient for a case report that counts no more.
+    `text` is the abstract as plain text (Paper.abstract_text); `design` the
+    study-design label, which says what to prefer: included studies for a
+    systematic review, animals for an animal study, one patient for a case
+    report that counts no more. Materials (samples, products, plants) and
+    population figures are not a study's size.
     """
     if not text:
         return None
-    counts = _counts(text)
+    low = text.lower()
+    counts = _counts(text, low)
     if design and design not in _COUNTS_STUDIES:
         counts = [c for c in counts if c.unit != "studies"]  # "in two separate studies"
     wanted = _DESIGN_UNITS.get(design)
     if wanted and any(c.unit in wanted for c in counts):
         counts = [c for c in counts if c.unit in wanted]
     if design == "case_report":
-        counts = [c for c in counts if c.strong and c.unit in PEOPLE_UNITS]
+        counts = [c for c in counts if c.rank and c.unit in PEOPLE_UNITS]
     elif design in CLAIM_DESIGNS:
-        counts = [c for c in counts if c.strong]
+        counts = [c for c in counts if c.rank]
     if counts:
-        # The sample as a whole is the largest of the counts stated with the same force:
-        # subgroups, arms and follow-ups are smaller.
+        # The sample as a whole is the largest count stated with the same force:
+        # subgroups, arms and those followed up are smaller.
         best = max(counts, key=lambda c: (c.rank, c.n, -c.start))
         return StudySize(best.n, best.unit, text[best.start : best.end])
     if design in ("", "case_report"):
-        one = _ONE_PATIENT.search(text)
+        one = _ONE_PATIENT.search(low)
         if one:
-            return StudySize(1, "patients", one.group())
+            return StudySize(1, "patients", text[one.start() : one.end()])
     return None
 
 
-def _counts(text: str) -> list[_Count]:
+def _counts(text: str, low: str) -> list[_Count]:
     counts = []
-    for match in _COUNT.finditer(text):
-        count = _count(text, match)
+    for start, end, n in _numbers(text, low):
+        count = _count(text, low, start, end, n)
         if count:
             counts.append(count)
     for match in _N_EQUALS.finditer(text):
-        count = _n_equals(text, match)
+        count = _n_equals(text, low, match)
         if count:
             counts.append(count)
     for match in _BREAKDOWN.finditer(text):
-        before = text[max(0, match.start() - 40) : match.start()]
-        if not re.search(rf"(?:\d|{_NUMBER_WORD})\s+(?:[\w’'-]+\s+){{0,3}}$", before, re.I):
-            n = _number(match.group("a")) + _number(match.group("b"))
-            unit = _unit(match.group("noun"), text, match.end())
-            counts.append(_Count(n, unit, match.start(), match.end(), 1))
+        count = _breakdown(text, low, match)
+        if count:
+            counts.append(count)
     return counts
 
 
-def _count(text: str, match: re.Match) -> _Count | None:
-    n = _number(match.group("num"))
-    mods = match.group("mods").split()
-    if n < 2 or any(_NOT_A_MODIFIER.match(m) for m in mods):
+def _numbers(text: str, low: str) -> list[tuple[int, int, int]]:
+    """(start, end, value) of each number written in digits or in words."""
+    found = []
+    for match in _NUMBER_SCAN.finditer(low):
+        start, end = match.span()
+        written = match.group()
+        if not written[0].isdigit():
+            start += 1  # the scan starts at the space or bracket before a written number
+            if not _continues_number(low, start):
+                found.append((start, end, _number(written[1:])))
+            continue
+        if " " in written or "," in written:
+            head = re.split("[, ]", written, maxsplit=1)[0]
+            if len(head) > 3:  # "2019 500": a year, then another number
+                end = start + len(head)
+                written = head
+        before = low[start - 1 : start]
+        if before in (".", "-", "–", "/", "±", "^") or before.isalnum():
+            continue  # a decimal, a range's end, a ratio, or part of a word
+        found.append((start, end, _number_digits(written)))
+    return found
+
+
+def _continues_number(low: str, at: int) -> bool:
+    """The word at `at` is the second part of a written number ("twenty-four")."""
+    if at == 0 or low[at - 1] not in "- ":
+        return False
+    previous = re.split(r"[\s-]", low[max(0, at - 14) : at - 1])[-1]
+    return previous in _NUMBER_WORD_SET
+
+
+def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    """Where the sentence around text[start:end] starts and ends (roughly: '. ' and lines)."""
+    left = max(text.rfind(". ", 0, start) + 2, text.rfind("\n", 0, start) + 1, 0)
+    right = [i for i in (text.find(". ", end), text.find("\n", end)) if i >= 0]
+    return left, min(right) if right else len(text)
+
+
+def _words_before(low: str, left: int, start: int) -> list[str]:
+    """Up to four words before a count, articles dropped from the end."""
+    words = [w.strip(_STRIP + "([") for w in low[max(left, start - 60) : start].split()[-5:]]
+    while words and words[-1] in _ARTICLES:
+        words.pop()
+    return words
+
+
+def _count(text: str, low: str, start: int, end: int, n: int) -> _Count | None:
+    """A count when the number is followed by a counted noun and is about this paper's sample."""
+    if n < 2 or low.startswith((" million", " billion", "-million", " thousand"), end):
         return None
-    if _MULTIPLIER.match(text, match.end("num")) or _MULTIPLIER.match(match.group("mods")):
+    noun, noun_end, after = _noun_after(text, low, end)
+    if noun is None:
         return None
-    start, end = match.start(), match.end()
-    sentence_start = max(text.rfind(". ", 0, start), text.rfind("\n", 0, start), 0)
-    before = text[max(sentence_start, start - 60) : start]
-    after = text[end : end + 120]
-    if _SUBGROUP_AFTER.match(after) or _FRAME_BEFORE.search(before) or _NOT_SAMPLED.match(after):
+    left, right = _sentence_bounds(text, start, end)
+    sentence = low[left:right]
+    before = _words_before(low, left, start)
+    if _rejects(low, left, start, before, after, sentence):
         return None
-    if text.count("(", sentence_start, start) > text.count(")", sentence_start, start):
-        return None  # a breakdown inside brackets: (58 users and 19 controls)
-    sentence = text[sentence_start : text.find(". ", end) if ". " in text[end:] else len(text)]
-    if _POPULATION.search(before) or _LITERATURE.search(sentence):
-        return None
-    strong = bool(_STRONG_BEFORE.search(before) or _VERB_AFTER.match(after))
-    if _APPROXIMATE.search(before):
-        strong = False
+    rank = int(_sampling_before(before) or _sampling_after(after))
+    if before and (
+        before[-1] in _APPROXIMATE_BEFORE or " ".join(before[-2:]) in _APPROXIMATE_PAIRS
+    ):
+        rank = 0
     phrase_start = start
-    total = re.search(r"(?:\ba total of|\bin total,?)\s+$", before, re.I)
-    if total:
-        phrase_start = start - (len(before) - total.start())
-    return _Count(n, _unit(match.group("noun"), text, end), phrase_start, end, int(strong))
+    for lead in ("a total of ", "in total, ", "in total "):
+        if low.endswith(lead, max(0, start - len(lead)), start):
+            phrase_start = start - len(lead)
+    return _Count(n, _unit(noun, low, noun_end), phrase_start, noun_end, rank)
 
 
-def _n_equals(text: str, match: re.Match) -> _Count | None:
-    n = _number(match.group("num"))
-    before = text[max(0, match.start() - 60) : match.start()]
-    if n < 2 or _POPULATION.search(before) or re.search(r"%\s*[,;]?\s*\(?\s*$", before):
+def _noun_after(text: str, low: str, end: int) -> tuple[str | None, int, str]:
+    """The counted noun within four describing words after a number, its end, what follows."""
+    if _NOUN_WORDS.isdisjoint(w.strip(_STRIP) for w in low[end : end + 90].split()[:6]):
+        return None, 0, ""
+    tokens = []
+    position = end
+    for _ in range(6):
+        match = _TOKEN.match(text, position)
+        if not match:
+            break
+        tokens.append((match.start(1), match.end(1), match.group(1)))
+        position = match.end()
+    for i, (tok_start, tok_end, raw) in enumerate(tokens[:5]):
+        if raw.startswith("("):
+            if "%" in raw or i == 0 and raw[1:2].isdigit():
+                return None, 0, ""
+            continue  # "twenty crossbred males (Thai Native x Boer) weaned goats"
+        word = raw.lower().strip(_STRIP)
+        if i + 1 < len(tokens) and not raw.endswith((",", ";", ":")):
+            pair = word + " " + tokens[i + 1][2].lower().strip(_STRIP)
+            if pair in _NOUNS:
+                pair_end = tokens[i + 1][0] + len(tokens[i + 1][2].rstrip(_STRIP))
+                return pair, pair_end, low[pair_end : pair_end + 120]
+        if word in _NOUNS:
+            noun_end = tok_start + len(raw.rstrip(_STRIP))
+            return word, noun_end, low[noun_end : noun_end + 120]
+        if not word or word in _NOT_MODIFIERS or word[0].isdigit() or i == 4:
+            return None, 0, ""
+        if raw.endswith((",", ";", ":")) or raw.endswith(".") and not _INITIALS.fullmatch(raw):
+            return None, 0, ""
+    return None, 0, ""
+
+
+def _rejects(low: str, left: int, start: int, before: list[str], after: str, sentence: str) -> bool:
+    """A count that is not the sample: a subgroup, a frame, the population, others' work."""
+    stripped = after.lstrip()
+    if stripped.startswith(("per ", "each", "in each", "/group")) or stripped.startswith(", each"):
+        return True
+    if stripped.startswith("(") and "%" in stripped[: stripped.find(")") + 1 or 12]:
+        return True  # "Seventeen participants (0.6%) sought treatment"
+    if (
+        len(before) >= 2
+        and before[-1] in ("from", "of")
+        and (
+            before[-2] in _NOUNS
+            or before[-2] == "out"
+            or before[-2][:1].isdigit()
+            or before[-2].split("-")[-1] in _WORD_VALUE
+        )
+    ):
+        return True  # "Twenty-four cases from 2160 autopsy cases", "20 of the 28 patients"
+    if low.count("(", left, start) > low.count(")", left, start):
+        return True  # a breakdown in brackets: (n=58 regular users, and n=19 controls)
+    window = low[max(left, start - 60) : start]
+    if any(word in window for word in _POPULATION):
+        return True
+    if any(phrase in sentence for phrase in _LITERATURE):
+        return True
+    words = after.split()[:5]
+    return any(w.strip(_STRIP) in _NOT_SAMPLED for w in words[1:]) and any(
+        w in ("were", "was") for w in words
+    )
+
+
+def _sampling_before(before: list[str]) -> bool:
+    return bool(before) and (
+        before[-1] in _SAMPLING_BEFORE or " ".join(before[-2:]) in _SAMPLING_BEFORE_PAIRS
+    )
+
+
+def _sampling_after(after: str) -> bool:
+    """A verb that says these were studied: "were included", "completed the survey"."""
+    if after.lstrip().startswith("("):
+        after = after[after.find(")") + 1 :]
+    words = [w.strip(_STRIP) for w in after.split()[:8]]
+    for i, word in enumerate(words):
+        if word in _ACTIVE_SAMPLING:
+            return True
+        if word in ("were", "was") and i + 1 < len(words):
+            following = (
+                words[i + 1] if words[i + 1] not in ("all", "then") else words[i + 2 : i + 3]
+            )
+            if isinstance(following, list):
+                following = following[0] if following else ""
+            if following in _PASSIVE_SAMPLING:
+                return True
+        if word.endswith(".") or word in ("and", "but", "whereas"):
+            break
+    return False
+
+
+def _n_equals(text: str, low: str, match: re.Match) -> _Count | None:
+    """N = 1,118: a sample size, unless it counts a subgroup or a weighted population."""
+    equals = match.start()
+    letter = text[:equals].rstrip()[-2:]
+    if not letter or letter[-1] not in "Nn" or letter[:-1].isalpha():
         return None
-    if _MULTIPLIER.match(text, match.end()):
+    n = _number_digits(match.group(1))
+    end = match.end()
+    if n < 2 or low.startswith(("/", " /"), end) or low[end : end + 2].lstrip()[:1].isdigit():
+        return None  # n = 194/331 is a share of the sample
+    if low.startswith((" million", " billion"), end):
         return None
-    opened = before.rfind("(")
-    inside = before[opened + 1 :] if opened > before.rfind(")") else None
+    start = equals - (len(text[:equals]) - len(text[:equals].rstrip())) - 1
+    window = low[max(0, start - 60) : start]
+    if any(word in window for word in _POPULATION) or window.rstrip(" (,;").endswith("%"):
+        return None
+    opened = window.rfind("(")
+    inside = window[opened + 1 :] if opened > window.rfind(")") else None
     if inside is not None and inside.strip() and not inside.strip().endswith(","):
         return None  # (n = 100 kratom users and n = 100 controls) or (60%, n = 212/356)
-    if inside is not None and re.search(r"\d", inside):
+    if inside is not None and any(c.isdigit() for c in inside):
         return None
-    strong = match.group("big") == "N" or inside is not None or bool(_SAMPLE_WORD.search(before))
-    rank = 2 if _NAMED_SAMPLE.search(before) else int(strong)
-    noun = re.search(rf"({_NOUN})\W*$", before, re.I)
-    unit = _unit(noun.group(1), text, match.end()) if noun else _guess_unit(text)
-    return _Count(n, unit, match.start(), match.end(), rank)
+    named = _named_sample(window)
+    rank = 2 if named else int(text[start] == "N" or inside is not None or _mentions_sample(window))
+    return _Count(n, _unit_before(window, low, end), start, end, rank)
 
 
-def _unit(noun: str, text: str, end: int) -> str:
-    word = " ".join(noun.lower().split())
-    unit = _NOUNS.get(word, "participants")
-    if word in ("males", "females", "subjects", "animals") and _ANIMAL_WORDS.search(
-        text, max(0, end - 200), end + 200
+def _named_sample(window: str) -> bool:
+    """The count is introduced as the sample: "the sample (N=129)", "total sample, n = 500"."""
+    for word in ("sample", "total", "cohort"):
+        at = window.rfind(word)
+        if at >= 0:
+            between = window[at + len(word) :]
+            if len(between) <= 30 and not any(c in ".()" or c.isdigit() for c in between[:-1]):
+                return True
+    return False
+
+
+def _mentions_sample(window: str) -> bool:
+    return any(
+        w in window for w in ("sample", "total", "participants", "respondents", "data", "survey")
+    )
+
+
+def _unit_before(window: str, low: str, end: int) -> str:
+    words = [w.strip(_STRIP + "(") for w in window.split()[-3:]]
+    for word in reversed(words):
+        if word in _NOUNS:
+            return _unit(word, low, end)
+    if "survey" in low or "questionnaire" in low or "respondents" in low:
+        return "respondents"
+    return "patients" if "patients" in low else "participants"
+
+
+def _breakdown(text: str, low: str, match: re.Match) -> _Count | None:
+    """(2867 current users and 157 former users) after a noun that has no number of its own."""
+    first = _noun_after(text, low, match.end(1))[0]
+    second = _noun_after(text, low, match.end(2))[0]
+    if first is None or second is None:
+        return None
+    before = low[max(0, match.start() - 40) : match.start()].split()
+    if not before or before[-1].strip(_STRIP) not in _NOUNS:
+        return None
+    if any(w[:1].isdigit() or w in _WORD_VALUE for w in before[-5:-1]):
+        return None  # "356 respondents (137 users and 219 non-users)": the total is stated
+    n = _number_digits(match.group(1)) + _number_digits(match.group(2))
+    start = match.start() - len(low[: match.start()]) + len(low[: match.start()].rstrip())
+    start -= len(before[-1])
+    unit = _unit(before[-1].strip(_STRIP), low, match.end())
+    return _Count(n, unit, start, match.end(), 1)
+
+
+def _unit(noun: str, low: str, end: int) -> str:
+    unit = _NOUNS.get(noun, "participants")
+    if noun in ("males", "females", "subjects", "animals") and _ANIMAL_WORDS.search(
+        low, max(0, end - 200), end + 200
     ):
         return "animals"
     return unit
 
 
-def _guess_unit(text: str) -> str:
-    if re.search(r"\bsurvey|questionnaire|respondents\b", text, re.I):
-        return "respondents"
-    if re.search(r"\bpatients\b", text, re.I):
-        return "patients"
-    return "participants"
+def _number_digits(digits: str) -> int:
+    return int(digits.replace(",", "").replace(" ", ""))
 
 
 def _number(written: str) -> int:
-    digits = written.replace(",", "").replace(" ", "")
-    if digits.isdigit():
-        return int(digits)
+    """The value of a written number: "twenty-four" 24, "nine-hundred-twenty-eight" 928."""
     total = current = 0
-    for word in re.split(r"[-\s]+", written.lower()):
-        if word == "and" or not word:
-            continue
+    for word in re.split(r"[-\s]+", written):
         if word == "hundred":
             current = max(current, 1) * 100
         elif word == "thousand":
