@@ -1,31 +1,49 @@
-"""The archive of every digest: reports/index.html and the Atom feed reports/feed.xml.
+"""The archive of every digest: reports/index.html, the Atom feed reports/feed.xml, the
+evidence page reports/evidence.html and their charts.
 
-Both are rebuilt from the reports folder alone, never from the database: each digest leaves
-a small sidecar `<stem>.json` with its window and counts. A rerun of a window rewrites its
-sidecar, so the archive replaces that entry instead of adding a second one.
+`write_archive` writes them all after each digest. The index lists the digests found in the
+reports folder: each digest leaves a small sidecar `<stem>.json` with its window and counts,
+and a rerun of a window rewrites its sidecar, so the index replaces that entry instead of
+adding a second one; a damaged sidecar is skipped with a warning.
 
-Links are relative (`kratom-watch_<since>_<until>.html`): there is no public base URL
-setting yet, and readers resolve them against wherever the folder is served or opened.
-Entry ids are `urn:uuid:` values derived from the window, so they never change on rerun.
+The feed has one entry per paper, read from the store, not from the sidecars: the store is
+the lasting record (reports/ is output anyone may wipe or serve elsewhere), it knows when a
+paper was first listed and when it changed (a retraction, an erratum, a new label), and a
+sidecar lists at most flows.digest.LIST_LIMIT papers of a digest. An entry's id comes from
+the PMID, so it never changes; its digest link is there when that digest's file is.
+
+Links in the feed are absolute when a base URL is given (KRATOM_WATCH_BASE_URL): feed
+readers resolve relative ones inconsistently. Without one they are relative, which readers
+that honour the feed's own address resolve against wherever reports/ is served.
+
+`render_archive` is the index and the per-digest feed from the sidecars alone: what
+flows.render calls until it calls write_archive (then it, Entry.items, the sidecars' items
+and _feed_entry.html can go).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import tempfile
 import uuid
-from dataclasses import dataclass
-from datetime import date, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment
 
 from flows.designs import BY_LABEL, DESIGNS
+from flows.errors import KratomWatchError
+from flows.evidence import PaperCard, cards, evidence_from_store
 
 if TYPE_CHECKING:
     from flows.digest import Digest
+    from flows.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +60,15 @@ FORMS = (
 # A sidecar lists at most flows.digest.LIST_LIMIT papers: well under this.
 MAX_SIDECAR_BYTES = 5_000_000
 _FEED_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "kratom-watch:digests")
+
+INDEX = "index.html"
+FEED = "feed.xml"
+EVIDENCE = "evidence.html"
+ARCHIVE_CHART = "archive-chart.png"  # every paper in the store
+EVIDENCE_CHART = "evidence-chart.png"  # the papers about depression or mood
+# The feed carries the papers that changed last: a backfill's thousands would make every
+# reader download them all each time it polls.
+FEED_LIMIT = 500
 
 
 def sidecar(digest: Digest) -> str:
@@ -187,16 +214,248 @@ def _pubmed_url(url: str) -> str:
     return url
 
 
+# The feed
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    id: str
+    title: str
+    updated: str  # RFC 3339, UTC
+    summary: str
+    content: str  # HTML, escaped once more by the XML template
+    links: tuple[tuple[str, str, str], ...]  # (rel, href, title)
+    published: str = ""
+    categories: tuple[tuple[str, str], ...] = ()  # (term, label)
+
+
+def paper_entry_id(pmid: str) -> str:
+    """A paper's entry id: the same in every feed written, whatever the base URL."""
+    return f"urn:kratom-watch:pmid:{quote(pmid, safe='')}"
+
+
+def feed_entries(
+    store: Store, reports_dir: Path, env: Environment, base_url: str | None = None
+) -> list[FeedEntry]:
+    """One entry per paper a digest listed, the FEED_LIMIT that changed last first.
+
+    `updated` is when the paper was first listed (its run started), or when an update to it
+    was noted, whichever is later; both are kept in the store, so a rerun writes the same.
+    """
+    rows = store.listed_papers(FEED_LIMIT)
+    papers = {p.pmid: p for p in store.papers(pmid for pmid, *_ in rows)}
+    shown = cards(store, [papers[pmid] for pmid, *_ in rows if pmid in papers], reports_dir)
+    by_pmid = {c.pmid: c for c in shown}
+    partial = env.get_template("_evidence_paper.html")
+    found = []
+    for pmid, _, _, first_listed, last_changed in rows:
+        card = by_pmid.get(pmid)
+        if card is None:
+            continue
+        if card.digest_href:
+            card = replace(card, digest_href=_absolute(base_url, card.digest_href))
+        paper = papers[pmid]
+        first = _rfc3339(first_listed)
+        links = [("alternate", card.pubmed_url, f"PubMed {pmid}")]
+        if card.digest_href:
+            links.append(("related", card.digest_href, f"Digest {card.digest_window}"))
+        categories = [(paper.design, card.label.removeprefix("probably "))]
+        if card.relevant:
+            categories.append(("depression", "About depression or mood"))
+        found.append(
+            FeedEntry(
+                id=paper_entry_id(pmid),
+                title=("Retracted: " if card.retracted else "") + card.title_text,
+                published=first,
+                updated=max(first, _rfc3339(last_changed)) if last_changed else first,
+                summary=_summary(card),
+                content=partial.render(card=card, in_feed=True),
+                links=tuple(links),
+                categories=tuple(categories),
+            )
+        )
+    return found
+
+
+def _summary(card: PaperCard) -> str:
+    about = "About depression or mood" if card.relevant else "Other kratom paper"
+    source = " ".join(part for part in (card.journal, card.year) if part)
+    text = f"{card.design_line}. {about}." + (f" {source}." if source else "")
+    for heading, detail in card.updates:
+        text += f" {heading}: {detail}."
+    return text
+
+
+def render_feed(
+    entries: list[FeedEntry], env: Environment, updated: str, base_url: str | None = None
+) -> str:
+    return env.get_template("feed.xml").render(
+        entries=entries,
+        feed_id=_FEED_NAMESPACE.urn,
+        updated=updated,
+        home=_absolute(base_url, INDEX),
+        self_href=_absolute(base_url, FEED),
+        evidence=_absolute(base_url, EVIDENCE),
+    )
+
+
+# The feed-level <updated>, the first in the file (the template writes it before any entry).
+_FEED_UPDATED = re.compile(r"^  <updated>([^<]+)</updated>$", re.MULTILINE)
+
+
+def feed_updated(
+    entries: list[FeedEntry], env: Environment, base_url: str | None, now: datetime, old: str
+) -> str:
+    """The feed's `updated`: when it was last written with a change.
+
+    Atom's feed-level updated is the last time the feed changed significantly, and readers
+    (and HTTP caches, by the file's bytes) use it to skip a refetch: a rewrite that changes
+    nothing keeps the old time, so the file stays byte-identical; any change is stamped
+    `now`. A separate "written at" time would change the file on every run.
+    """
+    previous = _FEED_UPDATED.search(old)
+    if previous and render_feed(entries, env, previous.group(1), base_url) == old:
+        return previous.group(1)
+    # Never older than its newest entry, whatever clock `now` came from.
+    return max([_rfc3339(now), *(e.updated for e in entries)])
+
+
+# The index and the whole archive
+
+
+def render_index(
+    reports_dir: Path, env: Environment, chart: str | None, evidence: str | None
+) -> str:
+    """index.html: every digest in the folder, newest first, with the chart and page given."""
+    return env.get_template("index.html").render(
+        entries=entries(reports_dir),
+        chart=chart,
+        chart_alt="Papers per publication year by study design, every paper in the store",
+        evidence=evidence,
+    )
+
+
+def write_archive(
+    reports_dir: Path, store: Store, base_url: str | None, now: datetime, env: Environment
+) -> list[Path]:
+    """Write the archive's files into reports_dir from the store and the digests there.
+
+    The charts (ARCHIVE_CHART, EVIDENCE_CHART) are redrawn from the store, then
+    evidence.html (the evidence as of now's date), index.html and feed.xml; returns their
+    paths in that order. Same store and folder, byte-identical files, except the evidence
+    page's "as of" date.
+    """
+    base_url = check_base_url(base_url)
+    from flows import chart  # pandas and matplotlib: imported only when a chart is drawn
+
+    reports_dir = Path(reports_dir)
+    as_of = now.date()
+    latest = chart.latest_plausible_year(as_of)
+    evidence = evidence_from_store(store, as_of, reports_dir)
+    files = {
+        ARCHIVE_CHART: lambda: chart.design_chart_png(
+            store.years_and_designs(), "All papers in the store", latest
+        ),
+        EVIDENCE_CHART: lambda: chart.design_chart_png(
+            store.years_and_designs_of(relevant=True), "Papers about depression or mood", latest
+        ),
+        EVIDENCE: lambda: env.get_template("evidence.html").render(
+            evidence=evidence, chart=EVIDENCE_CHART, index=INDEX, feed=FEED
+        ),
+        INDEX: lambda: render_index(reports_dir, env, ARCHIVE_CHART, EVIDENCE),
+        FEED: lambda: _feed(reports_dir, store, base_url, now, env),
+    }
+    try:
+        reports_dir.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for name, content in files.items():
+            _write_atomically(reports_dir / name, content())
+            paths.append(reports_dir / name)
+    except OSError as error:
+        raise KratomWatchError(
+            f"cannot write the archive into {reports_dir}: {error.strerror or error}"
+        ) from None
+    return paths
+
+
+def _feed(
+    reports_dir: Path, store: Store, base_url: str | None, now: datetime, env: Environment
+) -> str:
+    listed = feed_entries(store, reports_dir, env, base_url)
+    try:
+        old = (reports_dir / FEED).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        old = ""
+    return render_feed(listed, env, feed_updated(listed, env, base_url, now, old), base_url)
+
+
+def check_base_url(base_url: str | None) -> str | None:
+    """The public address of the reports folder, ending in "/", or None when not set."""
+    if not base_url:
+        return None
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise KratomWatchError(
+            "KRATOM_WATCH_BASE_URL must be the http(s) address the reports folder is served "
+            f"at, such as https://example.org/kratom-watch/, not {base_url!r}"
+        )
+    return base_url if base_url.endswith("/") else base_url + "/"
+
+
+def _absolute(base_url: str | None, name: str) -> str:
+    return f"{base_url}{quote(name)}" if base_url else name
+
+
+def _rfc3339(moment: datetime | str) -> str:
+    """As Atom writes time: UTC, seconds, "Z". Stored times are ISO strings in UTC."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _write_atomically(path: Path, content: str | bytes) -> None:
+    """Readers (a web server, a feed reader polling) never see half a file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(content.encode("utf-8") if isinstance(content, str) else content)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a web server must be able to read it
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# The sidecar-only archive flows.render calls until it calls write_archive
+
+
 def render_archive(reports_dir: Path, env: Environment) -> tuple[str, str]:
-    """index.html and feed.xml for the digests in the folder."""
+    """index.html and a feed of one entry per digest, from the sidecars alone."""
     listed = entries(reports_dir)
     chart = next((name for e in listed for name, form in e.forms if form == "chart"), None)
-    index = env.get_template("index.html").render(entries=listed, chart=chart)
-    content = {e.stem: env.get_template("_feed_entry.html").render(entry=e) for e in listed}
-    feed = env.get_template("feed.xml").render(
+    index = env.get_template("index.html").render(
         entries=listed,
-        content=content,
-        feed_id=_FEED_NAMESPACE.urn,
-        updated=max((e.updated for e in listed), default="1970-01-01T00:00:00Z"),
+        chart=chart,
+        chart_alt="Papers per publication year by study design, from the newest digest",
+        evidence=None,
     )
-    return index, feed
+    feed = [
+        FeedEntry(
+            id=e.id,
+            title=f"{e.title}: "
+            + (
+                f"{e.papers} new paper{'s' if e.papers != 1 else ''}"
+                if e.papers
+                else "no new papers this week"
+            ),
+            updated=e.updated,
+            summary=e.summary,
+            content=env.get_template("_feed_entry.html").render(entry=e),
+            links=(("alternate", e.href, ""),),
+        )
+        for e in listed
+    ]
+    updated = max((e.updated for e in listed), default="1970-01-01T00:00:00Z")
+    return index, render_feed(feed, env, updated)

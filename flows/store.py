@@ -482,6 +482,80 @@ class Store:
             for r in rows
         ]
 
+    # Evidence page queries (read-only; flows.evidence and flows.archive's feed use them)
+
+    def design_relevance_counts(self) -> list[tuple[str, bool, int]]:
+        """(design, depression_relevant, papers) for every pair the store holds."""
+        rows = self.db.execute(
+            "SELECT design, depression_relevant, count(*) FROM papers "
+            "GROUP BY design, depression_relevant ORDER BY design, depression_relevant"
+        )
+        return [(label, bool(relevant), n) for label, relevant, n in rows]
+
+    def papers_of_design(self, design: str, relevant: bool) -> list[Paper]:
+        """Every stored paper of one design and relevance, highest PMID first."""
+        rows = self.db.execute(
+            f"SELECT {', '.join(_PAPER_COLUMNS)} FROM papers "
+            "WHERE design = ? AND depression_relevant = ? "
+            "ORDER BY CAST(pmid AS INTEGER) DESC, pmid DESC",
+            (design, int(relevant)),
+        )
+        return [_paper_from_row(row) for row in rows]
+
+    def years_and_designs_of(self, relevant: bool) -> list[YearDesign]:
+        """As years_and_designs, for the depression-relevant papers or the others only."""
+        rows = self.db.execute(
+            "SELECT pub_year, design, count(*) FROM papers WHERE depression_relevant = ? "
+            "GROUP BY pub_year, design ORDER BY pub_year, design",
+            (int(relevant),),
+        )
+        return [YearDesign(*row) for row in rows]
+
+    def listed_papers(self, limit: int) -> list[tuple[str, date, date, str, str | None]]:
+        """(pmid, since, until, first_listed, last_changed) of the `limit` papers that changed
+        last, of those a run has listed for its digest.
+
+        A paper's first listing is the earliest run that recorded it (its window names that
+        digest; first_listed is when the run started); last_changed is when the latest update
+        to it was noted (a retraction, an erratum, a new label), or None.
+        """
+        rows = self.db.execute(
+            "SELECT f.pmid, r.since, r.until, r.started, c.noted "
+            "FROM (SELECT pmid, min(run_id) AS run_id FROM run_papers GROUP BY pmid) f "
+            "JOIN runs r ON r.id = f.run_id "
+            "LEFT JOIN (SELECT pmid, max(noted) AS noted FROM pending_updates GROUP BY pmid) c "
+            "ON c.pmid = f.pmid "
+            "ORDER BY max(r.started, coalesce(c.noted, r.started)) DESC, "
+            "CAST(f.pmid AS INTEGER) DESC, f.pmid DESC LIMIT ?",
+            (limit,),
+        )
+        return [
+            (pmid, date.fromisoformat(since), date.fromisoformat(until), started, noted)
+            for pmid, since, until, started, noted in rows
+        ]
+
+    def first_listings(self, pmids: Iterable[str]) -> dict[str, tuple[date, date, str]]:
+        """pmid -> (since, until, started) of the earliest run that listed it, for `pmids`."""
+        select = (
+            "SELECT rp.pmid, r.id, r.since, r.until, r.started FROM run_papers rp "
+            "JOIN runs r ON r.id = rp.run_id WHERE rp.pmid IN"
+        )
+        earliest: dict[str, tuple[int, str, str, str]] = {}
+        for pmid, run_id, since, until, started in self._select_in(select, pmids):
+            if pmid not in earliest or run_id < earliest[pmid][0]:
+                earliest[pmid] = (run_id, since, until, started)
+        return {
+            pmid: (date.fromisoformat(since), date.fromisoformat(until), started)
+            for pmid, (_, since, until, started) in earliest.items()
+        }
+
+    def updates_of(self, pmids: Iterable[str]) -> list[tuple[str, str, str, str, str | None]]:
+        """(pmid, kind, detail, noted, reported_in) of every update noted for `pmids`, reported
+        or still pending, oldest first."""
+        select = "SELECT pmid, kind, detail, noted, reported_in FROM pending_updates WHERE pmid IN"
+        rows = [tuple(row) for row in self._select_in(select, pmids)]
+        return sorted(rows, key=lambda row: (row[3], row[0], row[1], row[2]))
+
 
 # As json.dumps(value, ensure_ascii=False) writes it (stored rows are compared as text), with
 # one encoder for every row instead of a new one per call.
