@@ -596,7 +596,8 @@ def _from_results(results: list[_Sentence]) -> list[_Sentence]:
         for i, s in enumerate(results):
             if s.complete and cue(s) and not _SAMPLE(s):
                 return _extend(results, i, None)
-    usable = [i for i, s in enumerate(results) if s.complete and not _SAMPLE(s) and not _METHODS(s)]
+    # Labelled results: "kratom was used to ..." is what was found, not how.
+    usable = [i for i, s in enumerate(results) if s.complete and not _SAMPLE(s)]
     for i in usable:
         if _STATS(results[i]):
             return _extend(results, i, None)
@@ -987,6 +988,9 @@ def _counts(text: str, low: str) -> list[_Count]:
 def _numbers(text: str, low: str) -> list[tuple[int, int, int]]:
     """(start, end, value) of each number written in digits or in words."""
     found = []
+    first = _WORD_NUMBER_AT.match(low)  # the scan finds written numbers after a space
+    if first:
+        found.append((0, first.end(), _number(first.group())))
     for match in _NUMBER_SCAN.finditer(low):
         start, end = match.span()
         written = match.group()
@@ -1003,8 +1007,23 @@ def _numbers(text: str, low: str) -> list[tuple[int, int, int]]:
         before = low[start - 1 : start]
         if before in (".", "-", "–", "/", "±", "^") or before.isalnum():
             continue  # a decimal, a range's end, a ratio, or part of a word
-        found.append((start, end, _number_digits(written)))
+        value = _number_digits(written)
+        if 1900 <= value <= 2099 and len(written) == 4 and _is_year(low, start):
+            continue
+        found.append((start, end, value))
     return found
+
+
+_BEFORE_YEARS = frozenset(
+    "in between and from to since during through until till of by before after year years "
+    "early late mid spring summer autumn fall winter".split()
+)
+
+
+def _is_year(low: str, start: int) -> bool:
+    """2017 in "between 2011 and 2017 calls ...": a year, not 2017 calls."""
+    previous = low[max(0, start - 12) : start].split()[-1:]
+    return bool(previous) and previous[0].strip(_STRIP + "(") in _BEFORE_YEARS
 
 
 def _continues_number(low: str, at: int) -> bool:
