@@ -13,6 +13,7 @@ import os
 import re
 import tempfile
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import IO
@@ -23,6 +24,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from flows import archive, exports
 from flows.digest import Digest
 from flows.errors import KratomWatchError
+from flows.mail import ATTACHMENT_LIMIT, Attachment, MailParts
 from flows.models import Paper, YearDesign
 
 
@@ -50,13 +52,18 @@ def markdown_environment() -> Environment:
 
 
 def render_html(digest: Digest) -> str:
-    """The HTML digest with its CSS inlined, as mail clients want it.
+    """The HTML digest with its CSS inlined, as mail clients want it."""
+    return _inlined_html(digest, mail=None)
+
+
+def _inlined_html(digest: Digest, mail: _MailExtras | None) -> str:
+    """digest.html with its CSS inlined.
 
     The <style> block is dropped after inlining: the layout is a fluid single column that
     needs no media query, so the inline styles are the whole design and a client that
     strips <style> (Gmail apps, Outlook) shows the same page as a browser.
     """
-    html = environment().get_template("digest.html").render(digest=digest)
+    html = environment().get_template("digest.html").render(digest=digest, mail=mail)
     inlined = css_inline.CSSInliner(load_remote_stylesheets=False).inline(html)
     return _TAG_OR_TEXT.sub(_quote_text, inlined)
 
@@ -74,6 +81,78 @@ def _quote_text(match: re.Match) -> str:
     """
     piece = match.group()
     return piece if piece.startswith("<") else piece.replace('"', "&#34;")
+
+
+# The e-mail's parts
+
+
+@dataclass(frozen=True)
+class _MailExtras:
+    """What only the e-mail's HTML shows (templates/_mail.html)."""
+
+    chart_cid: str  # "" without a chart
+    chart_alt: str
+    oversize_note: str
+
+
+_EXPORT_TYPES = {".csv": "text/csv", ".ris": "application/x-research-info-systems"}
+
+
+def render_mail(
+    digest: Digest, paths: Iterable[Path], attachment_limit: int = ATTACHMENT_LIMIT
+) -> MailParts:
+    """The e-mail's parts, from the digest and the files render_digest wrote (`paths`).
+
+    The HTML is the digest's, with the chart inside the card as `cid:` and, when the CSV
+    and RIS together pass `attachment_limit`, a note in place of them saying where they
+    are (the text part says it too). A quiet week attaches nothing: its CSV would be a
+    header and its RIS empty.
+    """
+    files = {p.suffix: p for p in paths if p.name.startswith(f"{digest.stem}.")}
+    chart = files[".png"].read_bytes() if ".png" in files else None
+    exports = [files[s] for s in _EXPORT_TYPES if s in files] if digest.count else []
+    size = sum(p.stat().st_size for p in exports)
+    note = ""
+    if exports and size > attachment_limit:
+        names = " and ".join(p.name for p in exports)
+        note = (
+            f"The CSV and RIS files ({size / 1e6:.0f} MB) are too large to attach; "
+            f"they are in {exports[0].parent}: {names}."
+        )
+        exports = []
+    chart_cid = f"chart.{digest.stem}@kratom-watch"
+    extras = _MailExtras(
+        chart_cid if chart is not None else "",
+        "Papers per publication year, by study design",
+        note,
+    )
+    text = environment().get_template("digest.txt").render(digest=digest)
+    if note:
+        text = f"{text.rstrip()}\n\n{note}\n"
+    return MailParts(
+        text=text,
+        html=_inlined_html(digest, extras),
+        chart_png=chart,
+        chart_cid=chart_cid,
+        attachments=tuple(
+            Attachment(p.name, p.read_bytes(), _EXPORT_TYPES[p.suffix]) for p in exports
+        ),
+        oversize_note=note,
+    )
+
+
+# Until the render step hands MailParts to the send step itself (flows.runs.Rendered), the
+# send step, which is given the paths written, finds the digest behind them here: the last
+# one render_digest wrote in this process, by the path of its HTML.
+_last_rendered: dict[Path, Digest] = {}
+
+
+def rendered_mail(paths: list[Path]) -> MailParts:
+    """The e-mail's parts of the digest render_digest last wrote (`paths`, as it returned)."""
+    digest = _last_rendered.get(paths[0])
+    if digest is None:
+        raise KratomWatchError(f"{paths[0]} was not rendered by this run; cannot mail it")
+    return render_mail(digest, paths)
 
 
 def render_digest(
@@ -128,6 +207,8 @@ def render_digest(
         raise KratomWatchError(
             f"cannot write the digest into {reports_dir}: {error.strerror or error}"
         ) from None
+    _last_rendered.clear()
+    _last_rendered[paths[0]] = digest
     return paths
 
 

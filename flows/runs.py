@@ -22,13 +22,13 @@ from flows.classify import CLASSIFIER_VERSION, classify
 from flows.digest import PaperUpdate, SearchNote, digest_from_store
 from flows.errors import KratomWatchError, PubMedError
 from flows.findings import finding, study_size
-from flows.mail import DigestFiles, build_message, send_messages
+from flows.mail import MailParts, build_message, message_id, send_messages
 from flows.models import Listing, Paper
 from flows.parse import read_papers
 from flows.pubmed import EutilsClient, SearchResult
-from flows.render import render_digest
-from flows.settings import Settings
-from flows.store import Store, Upserted
+from flows.render import render_digest, rendered_mail
+from flows.settings import MailSettings, Settings
+from flows.store import Delivery, Store, Upserted
 from flows.windows import window_term
 
 KINDS = ("manual", "scheduled")
@@ -285,28 +285,69 @@ def render(settings: Settings, since: date, until: date, plan: DigestPlan) -> Re
 
 
 def send_digest(
-    settings: Settings, run_id: int, key: str, paths: list[Path], subject: str, resend: bool
+    settings: Settings,
+    run_id: int,
+    key: str,
+    paths: list[Path],
+    subject: str,
+    resend: bool,
+    parts: MailParts | None = None,
 ) -> list[str]:
-    """Mail the digest to each recipient that has not had it yet; returns who got it now."""
+    """Mail the digest to each recipient that has not had it yet; returns who got it now.
+
+    A recipient's copy of a digest (`key`) has one Message-ID, recorded as attempted before
+    DATA and as delivered after the server's 250; a rerun sends again to everyone not
+    delivered (a copy never confirmed, or refused, included) under the same Message-ID.
+    `resend` sends everyone a new copy under a new one. `parts` are the renderer's
+    (default: those of the digest render_digest wrote to `paths` in this process).
+    """
     mail = settings.mail
     if mail is None:
         return []
-    files = DigestFiles.from_paths(paths)
+    parts = parts or rendered_mail(paths)
     # One delivery at a time per store: two runs at once cannot both send.
     with delivery_lock(settings.db_path), open_store(settings) as store:
-        done = set() if resend else store.delivered_to(key)
-        messages = {
-            r: build_message(files, subject, mail.sender, r)
-            for r in mail.recipients
-            if r not in done
-        }
-        send_messages(
-            mail,
-            messages,
-            lambda recipient, message_id: store.record_delivery(key, recipient, message_id, run_id),
-            backoff=2 * settings.retry_backoff,
+        ids = _message_ids(key, mail, store.deliveries(key), run_id if resend else None)
+        messages = {r: build_message(parts, subject, mail.sender, r, i) for r, i in ids.items()}
+        return send_messages(
+            mail, messages, _StoreLedger(store, key, run_id), backoff=2 * settings.retry_backoff
         )
-    return list(messages)
+
+
+def _message_ids(
+    key: str, mail: MailSettings, earlier: dict[str, Delivery], resend_run: int | None
+) -> dict[str, str]:
+    """Who gets the digest now, each with the Message-ID of the copy."""
+    ids = {}
+    for recipient in mail.recipients:
+        before = earlier.get(recipient)
+        if resend_run is not None:
+            ids[recipient] = message_id(key, recipient, mail.sender, f"resent by {resend_run}")
+        elif before is None:
+            ids[recipient] = message_id(key, recipient, mail.sender)
+        elif before.status != "delivered":
+            # Attempted: it may have arrived, so the same copy again. Refused: the address
+            # may have been fixed since.
+            ids[recipient] = before.message_id
+    return ids
+
+
+@dataclass(frozen=True)
+class _StoreLedger:
+    """The store's record of each recipient's copy of one digest, as send_messages goes."""
+
+    store: Store
+    key: str
+    run_id: int
+
+    def attempted(self, recipient: str, message_id: str) -> None:
+        self.store.record_attempt(self.key, recipient, message_id, self.run_id)
+
+    def delivered(self, recipient: str, message_id: str) -> None:
+        self.store.record_delivery(self.key, recipient, message_id, self.run_id)
+
+    def refused(self, recipient: str, message_id: str, answer: str) -> None:
+        self.store.record_refusal(self.key, recipient, message_id, self.run_id, answer)
 
 
 @contextmanager
