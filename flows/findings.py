@@ -333,7 +333,7 @@ def _is_boilerplate(low: str) -> bool:
 _FUTURE = _Cue(
     "further future more additional needed warranted required necessary will useful should",
     r"\b(?:further|future|more|additional)\s+(?:\w+\s+){0,3}?(?:research|stud(?:y|ies)|"
-    r"investigations?|work|trials|data|documentation)\b"
+    r"investigations?|work|trials|data|documentation|examination|evaluation|exploration)\b"
     r"|\b(?:is|are|remains?|be)\s+(?:urgently\s+|still\s+)?(?:needed|warranted|required|necessary)\b"
     r"|\bwill (?:be useful|provide a basis|help|aid|facilitate|inform)\b"
     r"|\bmay be useful for\b|\bshould (?:be carried out|examine|explore|investigate|focus)\b",
@@ -367,7 +367,8 @@ _RESULT_CUE = _Cue(
     "result results data findings based found find discover discovered show showed "
     "demonstrate demonstrated observed analysis associated significantly significant suggest "
     "suggests suggested indicate indicates indicated demonstrates reveal reveals revealed "
-    "confirm confirms confirmed shows",
+    "confirm confirms confirmed shows difference differences change changes association "
+    "associations correlation correlations effect effects relationship relationships",
     r"\b(?:results? (?:showed|show|indicated|revealed|demonstrated|suggested)|"
     r"(?:data|results|findings) (?:\w+ )?(?:show|showed|demonstrate|demonstrated|reveal|revealed)|"
     r"based on (?:the|these|our) (?:\w+ )?(?:results|findings|analyses)|"
@@ -376,7 +377,8 @@ _RESULT_CUE = _Cue(
     r"(?:was|were|is|are) (?:significantly |positively |negatively |independently |strongly )?"
     r"associated with|significantly (?:higher|lower|greater|increased|decreased|reduced|"
     r"improved|more|less|associated|different|elevated|suppressed|inhibited|attenuated)|"
-    r"no significant (?:difference|change|association|effect)s?|did not significantly|"
+    r"no (?:statistically )?(?:significant )?(?:difference|change|association|correlation|"
+    r"effect|relationship)s?|did not significantly|"
     r"(?:was|were) found (?:to|as)|(?:suggest(?:s|ed)?|indicat(?:es?|ed)|demonstrat(?:es?|ed)|"
     r"reveal(?:s|ed)?|confirm(?:s|ed)?|show(?:s|ed)?) that)\b",
 )
@@ -432,9 +434,10 @@ _PIVOT = _Cue(
     "we our here this present current study report old total conducted recruited enrolled "
     "administered given treated evaluated investigated examined analyzed analysed measured "
     "tested collected determined performed carried used result results findings",
-    r"\b(?:we|our|here)\b|\bthis (?:study|work|paper|article|report|case|survey|analysis|"
-    r"review|research|investigation|commentary)\b|\bthe (?:present|current) (?:study|work|"
-    r"article|report|analysis)\b|\b(?:in this|the) (?:study|case report|report)\b"
+    r"\b(?:we|our|here)\b|\bthis (?:[\w-]+ ){0,2}?(?:study|work|paper|article|report|case|"
+    r"survey|analysis|review|research|investigation|commentary|series)\b|\bthe (?:present|"
+    r"current) (?:[\w-]+ )?(?:study|work|article|report|analysis)\b"
+    r"|\b(?:in this|the) (?:study|case report|report)\b"
     r"|\b(?:a|an) (?:\d+|[a-z]+(?:-[a-z]+)?)[- ](?:year|month|week|day)[- ]old\b"
     r"|\ba total of\b|\b(?:was|were) (?:conducted|recruited|enrolled|administered|given|"
     r"treated|evaluated|investigated|examined|analy[sz]ed|measured|tested|collected|"
@@ -442,8 +445,9 @@ _PIVOT = _Cue(
 )
 _CITES_OTHERS = _Cue(
     "previous previously prior been studies recently",
-    r"\b(?:previous(?:ly)?|prior (?:studies|research|reports)|have been (?:reported|shown|"
-    r"described|suggested|documented)|has been (?:reported|shown|described|suggested)|"
+    r"\b(?:previous(?:ly)? (?:reported|shown|described|demonstrated|published|found|studies|"
+    r"reports|research|work|findings)|prior (?:studies|research|reports)|have been (?:reported|"
+    r"shown|described|suggested|documented)|has been (?:reported|shown|described|suggested)|"
     r"studies (?:have|has) |recently,? we|we (?:have )?previously|in (?:a|our) previous)\b",
 )
 # What reviews and opinion pieces say they do, or claim.
