@@ -197,7 +197,8 @@ def parse_pmid(parent: etree._Element, number: int = 1) -> str:
     pmid = _text(parent.find("PMID"))
     if not is_pmid(pmid):
         raise PubMedError(
-            f"efetch answered article {number} with a PMID that is not one ({_cut(pmid, 20)!r})"
+            f"efetch answered article {number} with PMID {_cut(pmid, 20)!r}, which is not a "
+            "PMID (1 to 10 ASCII digits)"
         )
     return pmid
 

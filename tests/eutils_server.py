@@ -413,10 +413,10 @@ def echo_request(
 ) -> Fault:
     """An error page that quotes the request it answers (path and query, or the query
     alone; for a POST the form body is the query), after `lead`: `plain` as sent,
-    `percent` URL-encoded (api_key%3D...),
-    `every-char` each character of the query as %XX, `double` URL-encoded twice, `xml`
-    URL-encoded as the message of NCBI's <ERROR> document, at HTTP 200 (a `lead` such as
-    "Search Backend failed" makes that a transient error, retried and logged)."""
+    `percent` URL-encoded (api_key%3D...), `every-char` each character of the query as
+    %XX, `double` URL-encoded twice, `xml` URL-encoded as the message of NCBI's <ERROR>
+    document, at HTTP 200 (a `lead` such as "Search Backend failed" makes that a
+    transient error, retried and logged)."""
     if form not in ECHO_FORMS:
         raise ValueError(f"unknown echo form {form!r}")
     return Fault(
