@@ -28,6 +28,15 @@ from typing import NamedTuple
 from flows.markup import plain_text
 from flows.models import AbstractSection
 
+
+def _wordlist(words: str) -> tuple[str, ...]:
+    return tuple(words.split())
+
+
+def _wordset(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
 MAX_CHARS = 350  # about two sentences: what fits under a title in the digest
 _HARD_CHARS = 420  # one sentence longer than this is cut at a clause boundary
 ELLIPSIS = "…"
@@ -41,10 +50,10 @@ CLAIM_DESIGNS = frozenset({"narrative_review", "opinion", "other"})
 # Words whose final period does not end a sentence. Initialisms made of single
 # letters (U.S., e.g., i.p.) and single capitals (M. speciosa) are caught by
 # _INITIALS instead of being listed.
-_ABBREVIATIONS = frozenset(
+_ABBREVIATIONS = _wordset(
     "al. vs. dr. drs. prof. mr. mrs. ms. st. fig. figs. no. nos. approx. ca. cf. "
     "korth. havil. sp. spp. var. subsp. inc. ltd. co. jr. eq. ref. vol. pp. "
-    "mol. wt. resp. min. max. ed. eds. et.".split()
+    "mol. wt. resp. min. max. ed. eds. et."
 )
 _INITIALS = re.compile(r"(?:[A-Za-z]\.)+")
 # A sentence ends at . ! or ? (closing quotes or brackets may follow) before
@@ -250,9 +259,9 @@ _HEADING_HINTS = (
     "Conclusion",
     "Summary ",
 )
-_WORD_HEADINGS = frozenset(
+_WORD_HEADINGS = _wordset(
     "Background Rationale Introduction Objective Objectives Aim Aims Methods Results "
-    "Discussion Conclusion Conclusions Summary".split()
+    "Discussion Conclusion Conclusions Summary"
 )
 
 
@@ -380,7 +389,7 @@ _RESULT_CUE = _Cue(
     r"no (?:statistically )?(?:significant )?(?:difference|change|association|correlation|"
     r"effect|relationship)s?|did not significantly|"
     r"(?:was|were) found (?:to|as)|(?:suggest(?:s|ed)?|indicat(?:es?|ed)|demonstrat(?:es?|ed)|"
-    r"reveal(?:s|ed)?|confirm(?:s|ed)?|show(?:s|ed)?) that)\b",
+    r"reveal(?:s|ed)?|confirm(?:s|ed)?|show(?:s|ed)?|found) that)\b",
 )
 _STATS = _SignCue(
     "% ± < > = ≤ : odds pd ic50",
@@ -626,11 +635,7 @@ def _unstructured(every: list[_Sentence], design: str) -> list[_Sentence]:
     reporting = [
         s
         for s in own
-        if s.complete
-        and not _is_future(s)
-        and not _AIM(s)
-        and not _METHODS(s)
-        and not _SAMPLE(s)
+        if s.complete and not _is_future(s) and not _AIM(s) and not _METHODS(s) and not _SAMPLE(s)
     ]
     if design == "case_report":
         return _last_sentences(reporting)
@@ -826,11 +831,11 @@ _NOUNS = {
 # Every word of a counted noun, to tell quickly that no noun follows a number.
 _NOUN_WORDS = frozenset(word for noun in _NOUNS for word in noun.split())
 
-_SMALL = (
+_SMALL = _wordlist(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
     "fifteen sixteen seventeen eighteen nineteen"
-).split()
-_TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+)
+_TENS = _wordlist("twenty thirty forty fifty sixty seventy eighty ninety")
 _WORD_VALUE = {w: i for i, w in enumerate(_SMALL)} | {w: 20 + 10 * i for i, w in enumerate(_TENS)}
 _NUMBER_WORDS = (*_SMALL[1:], *_TENS, "hundred")
 _NUMBER_WORD = "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
@@ -852,33 +857,33 @@ _TOKEN = re.compile(r"\s*(\([^()]{0,40}\)|[^\s()]+)")
 _STRIP = ".,;:!?\"'”’“‘)]"
 # Words that may not sit between a number and its noun: they make it a dose, a
 # time, a rate or part of a phrase about something else.
-_NOT_MODIFIERS = frozenset(
+_NOT_MODIFIERS = _wordset(
     "of from out per each in to with and or than at for by on among were was had have "
     "mg g kg ml mg/kg g/kg µg ug ng mm cm year years month months week weeks day days hour "
-    "hours h min times dose doses more fewer additional other these those the all".split()
+    "hours h min times dose doses more fewer additional other these those the all million "
+    "billion thousand"
 )
 _ARTICLES = frozenset({"the", "a", "an"})
+_DASHES = frozenset("-‐‑–—")
 # Words before a count that make it the sample: "a total of", "we recruited", "consisted of".
-_SAMPLING_BEFORE = frozenset(
+_SAMPLING_BEFORE = _wordset(
     "comprised comprising recruited enrolled included surveyed interviewed analyzed analysed "
     "examined studied investigating involving identified yielded present report describe "
-    "total".split()
+    "total"
 )
 _SAMPLING_BEFORE_PAIRS = frozenset(
     {"total of", "in total", "sample of", "consisted of", "completed by", "cohort of", "series of"}
 )
-_APPROXIMATE_BEFORE = frozenset(
-    "over approximately about around nearly almost roughly some".split()
-)
+_APPROXIMATE_BEFORE = _wordset("over approximately about around nearly almost roughly some")
 _APPROXIMATE_PAIRS = frozenset({"more than", "greater than", "at least", "up to"})
-_PASSIVE_SAMPLING = frozenset(
+_PASSIVE_SAMPLING = _wordset(
     "included recruited enrolled randomized randomised analyzed analysed surveyed interviewed "
     "studied examined evaluated assessed identified reported collected retained selected sampled "
-    "investigated found treated".split()
+    "investigated found treated"
 )
-_ACTIVE_SAMPLING = frozenset("participated completed took responded agreed received met".split())
-_NOT_SAMPLED = frozenset(
-    "retrieved screened excluded searched approached invited contacted eligible".split()
+_ACTIVE_SAMPLING = _wordset("participated completed took responded agreed received met")
+_NOT_SAMPLED = _wordset(
+    "retrieved screened excluded searched approached invited contacted eligible"
 )
 _POPULATION = (
     "represent",
@@ -1018,9 +1023,9 @@ def _numbers(text: str, low: str) -> list[tuple[int, int, int]]:
     return found
 
 
-_BEFORE_YEARS = frozenset(
+_BEFORE_YEARS = _wordset(
     "in between and from to since during through until till of by before after year years "
-    "early late mid spring summer autumn fall winter".split()
+    "early late mid spring summer autumn fall winter"
 )
 
 
@@ -1057,6 +1062,8 @@ def _count(text: str, low: str, start: int, end: int, n: int) -> _Count | None:
     """A count when the number is followed by a counted noun and is about this paper's sample."""
     if n < 2 or low.startswith((" million", " billion", "-million", " thousand"), end):
         return None
+    if low[end : end + 1].isalpha() or low[end : end + 1] in _DASHES:
+        return None  # part of a name or a range: "7-hydroxymitragynine", "10‐15 million"
     noun, noun_end, after = _noun_after(text, low, end)
     if noun is None:
         return None
@@ -1089,7 +1096,7 @@ def _noun_after(text: str, low: str, end: int) -> tuple[str | None, int, str]:
             break
         tokens.append((match.start(1), match.end(1), match.group(1)))
         position = match.end()
-    for i, (tok_start, tok_end, raw) in enumerate(tokens[:5]):
+    for i, (tok_start, _, raw) in enumerate(tokens[:5]):
         if raw.startswith("("):
             if "%" in raw or i == 0 and raw[1:2].isdigit():
                 return None, 0, ""
