@@ -21,6 +21,7 @@ from datetime import date
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from flows.designs import LABELS
 from flows.models import Paper, YearDesign
@@ -130,31 +131,46 @@ def draw_chart(
     total = sum(p.papers for p in counted)
     unknown = total - int(table.to_numpy().sum())
     # The Figure API without pyplot: no global state, safe in Prefect's worker threads.
-    figure = Figure(figsize=(8, 4.2), dpi=100, layout="constrained")
+    # Fixed margins, room for the legend on the right: a layout engine draws the figure
+    # twice to measure it, and the chart's parts never change size.
+    figure = Figure(figsize=(8, 4.2), dpi=100)
+    figure.subplots_adjust(left=0.08, right=0.75, top=0.86, bottom=0.12)
     FigureCanvasAgg(figure)
     ax = figure.add_subplot()
     if table.empty:
         ax.text(0.5, 0.5, "No papers with a publication year yet", ha="center", va="center")
         ax.set_axis_off()
     else:
-        table.plot.bar(
-            ax=ax, stacked=True, color=list(COLOURS), width=0.85, edgecolor="white", linewidth=0.3
-        )
+        bottom = [0] * len(table)
+        for group, colour in zip(DESIGN_GROUPS, COLOURS, strict=True):
+            heights = table[group].tolist()
+            # Only the bars there are: each one is an artist, and empty ones cost as much.
+            drawn = [i for i, h in enumerate(heights) if h]
+            ax.bar(
+                drawn,
+                [heights[i] for i in drawn],
+                bottom=[bottom[i] for i in drawn],
+                width=0.85,
+                color=colour,
+                edgecolor="white",
+                linewidth=0.3,
+            )
+            bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
+        ax.set_xlim(-0.6, len(table) - 0.4)
         ax.set_xlabel("Publication year")
         ax.set_ylabel("Papers")
         ax.yaxis.get_major_locator().set_params(integer=True)
         first = int(table.index[0])
         ticks = year_ticks(first, int(table.index[-1]))
         ax.set_xticks([y - first for y in ticks], [str(y) for y in ticks])
-        ax.tick_params(axis="x", labelrotation=0)
         ax.spines[["top", "right"]].set_visible(False)
         ax.grid(axis="y", color="#dddddd", linewidth=0.6)
         ax.set_axisbelow(True)
-        # Legend beside the plot, top entry = top of the stack.
-        handles, labels = ax.get_legend_handles_labels()
+        # Legend beside the plot, top entry = top of the stack; every group, present or not,
+        # so the colours read the same on every chart.
+        handles = [Patch(facecolor=c, label=g) for g, c in zip(DESIGN_GROUPS, COLOURS, strict=True)]
         ax.legend(
-            handles[::-1],
-            labels[::-1],
+            handles=handles[::-1],
             title="Study design",
             frameon=False,
             fontsize=8,
@@ -164,7 +180,10 @@ def draw_chart(
         )
     figure.suptitle(f"{title}, by publication year and study design", fontsize=11)
     note = f"; {unknown} without a plausible publication year not shown" if unknown else ""
-    ax.set_title(f"{total - unknown} papers{note}", fontsize=8, color="#555555", loc="left")
+    shown = total - unknown
+    ax.set_title(
+        f"{shown} paper{'' if shown == 1 else 's'}{note}", fontsize=8, color="#555555", loc="left"
+    )
     return figure
 
 

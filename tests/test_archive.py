@@ -1,19 +1,30 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
-from datetime import date
+import shutil
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
 from pathlib import Path
 
-import feedparser
 import pytest
-from lxml import etree
 
-from flows.archive import entries
-from flows.chart import DESIGN_GROUPS, GROUP_OF, design_chart_png, papers_per_year
+from flows.archive import ARCHIVE_CHART, EVIDENCE, entries, write_archive
+from flows.chart import (
+    DESIGN_GROUPS,
+    GROUP_OF,
+    design_chart_png,
+    draw_chart,
+    papers_per_year,
+    year_ticks,
+)
 from flows.designs import LABELS
-from flows.digest import PaperUpdate, build_digest
-from flows.render import render_digest
+from flows.digest import PaperUpdate, digest_from_store
+from flows.errors import KratomWatchError
+from flows.models import Paper, YearDesign
+from flows.render import environment, render_digest
+from flows.store import Store
 from tests.test_digest import hostile_paper, paper
 
 WEEKS = [
@@ -21,92 +32,104 @@ WEEKS = [
     (date(2026, 11, 2), date(2026, 11, 8)),
     (date(2026, 11, 9), date(2026, 11, 15)),
 ]
+NOW = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
+LATEST_YEAR = 2027  # next year, for NOW
+
+
+class Clock:
+    """The store's clock: the times it records (runs started, updates noted) are the test's."""
+
+    def __init__(self) -> None:
+        self.now = "2026-11-09T07:00:00+00:00"
+
+    def __call__(self) -> str:
+        return self.now
 
 
 @pytest.fixture
-def reports(tmp_path: Path) -> Path:
+def clock(monkeypatch) -> Clock:
+    clock = Clock()
+    monkeypatch.setattr("flows.store._now", clock)
+    return clock
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterable[Store]:
+    with Store(tmp_path / "kw.sqlite") as store:
+        yield store
+
+
+def publish(
+    store: Store,
+    reports: Path,
+    papers: Sequence[Paper],
+    window: tuple[date, date],
+    revisited: Sequence[Paper] = (),
+) -> None:
+    """What a run does: store its window's papers (and earlier ones fetched again because
+    they changed), record the window's, write the digest with the pending updates."""
+    run_id = store.start_run("manual", *window, "kratom")
+    store.upsert_papers([*papers, *revisited], run_id)
+    pmids = [p.pmid for p in papers]
+    store.record_run_papers(run_id, pmids)
+    pending = store.pending_updates()
+    known = {p.pmid: p for p in store.papers(pmid for pmid, _, _ in pending)}
+    updates = [PaperUpdate(known[pmid], kind, detail) for pmid, kind, detail in pending]
+    render_digest(digest_from_store(store, pmids, *window, updates), reports)
+    store.finish_run(run_id, "completed", found=len(pmids), stored=len(pmids), new=len(pmids))
+
+
+def archive(store: Store, reports: Path, base_url: str | None = None, now=NOW) -> list[Path]:
+    return write_archive(reports, store, base_url, now, environment())
+
+
+def three_weeks(folder: Path, store: Store, clock: Clock) -> None:
     """Three weekly digests written out of order: a busy week, a quiet one, a hostile one."""
-    render_digest(
-        build_digest([paper("1", "rct"), paper("2", relevant=False)], *WEEKS[1]), tmp_path
-    )
-    render_digest(build_digest([], *WEEKS[2]), tmp_path)
-    updates = [PaperUpdate(paper("1", "rct"), "erratum", "Erratum in: J Test")]
-    render_digest(build_digest([hostile_paper()], *WEEKS[0], updates), tmp_path)
-    return tmp_path
+    publish(store, folder, [paper("1", "rct"), paper("2", relevant=False)], WEEKS[1])
+    clock.now = "2026-11-16T07:00:00+00:00"
+    publish(store, folder, [], WEEKS[2])
+    clock.now = "2026-11-17T07:00:00+00:00"
+    publish(store, folder, [hostile_paper()], WEEKS[0])
+    archive(store, folder)
 
 
-def test_feed_is_valid_atom_with_one_entry_per_digest(reports: Path):
-    feed = feedparser.parse((reports / "feed.xml").read_bytes())
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    """three_weeks written once for the module (each digest draws a chart): see `published`."""
+    folder = tmp_path_factory.mktemp("built")
+    clock = Clock()
+    with pytest.MonkeyPatch.context() as patch, Store(folder / "kw.sqlite") as store:
+        patch.setattr("flows.store._now", clock)
+        three_weeks(folder / "reports", store, clock)
+    return folder
 
-    assert feed.bozo == 0 and feed.version == "atom10"
-    assert feed.feed.title == "kratom-watch: new kratom research"
-    assert feed.feed.updated == "2026-11-16T00:00:00Z"
-    assert [(e.title, e.updated, e.link) for e in feed.entries] == [
-        (
-            "kratom-watch digest 2026-11-09 to 2026-11-15: no new papers this week",
-            "2026-11-16T00:00:00Z",
-            "kratom-watch_2026-11-09_2026-11-15.html",
-        ),
-        (
-            "kratom-watch digest 2026-11-02 to 2026-11-08: 2 new papers",
-            "2026-11-09T00:00:00Z",
-            "kratom-watch_2026-11-02_2026-11-08.html",
-        ),
-        (
-            "kratom-watch digest 2026-10-26 to 2026-11-01: 1 new paper",
-            "2026-11-02T00:00:00Z",
-            "kratom-watch_2026-10-26_2026-11-01.html",
-        ),
+
+@pytest.fixture
+def published(built: Path, tmp_path: Path, clock: Clock) -> Iterable[tuple[Path, Store]]:
+    """A copy of the three weeks' reports folder and store, with the store's clock at the end."""
+    shutil.copytree(built, tmp_path / "copy")
+    clock.now = "2026-11-17T07:00:00+00:00"
+    with Store(tmp_path / "copy" / "kw.sqlite") as store:
+        yield tmp_path / "copy" / "reports", store
+
+
+def test_write_archive_writes_the_charts_the_pages_and_the_feed(tmp_path: Path, store: Store):
+    paths = archive(store, tmp_path / "reports")
+
+    assert [p.name for p in paths] == [
+        "archive-chart.png",
+        "evidence-chart.png",
+        "evidence.html",
+        "index.html",
+        "feed.xml",
     ]
-    ids = [e.id for e in feed.entries]
-    assert len(set(ids)) == 3 and all(re.fullmatch(r"urn:uuid:[0-9a-f-]{36}", i) for i in ids)
-    assert feed.entries[0].summary == "No new papers this week."
-    assert feed.entries[1].summary == (
-        "2 new papers, 1 about depression or mood. "
-        "Randomised controlled trial: 1; Cross-sectional / survey: 1."
-    )
-    assert feed.entries[2].summary.endswith("1 update to papers from earlier digests.")
+    assert all(p.stat().st_mode & 0o444 == 0o444 for p in paths)  # a web server reads them
+    index = (tmp_path / "reports" / "index.html").read_text()
+    assert "<p>No digests yet.</p>" in index
 
 
-def test_feed_entries_list_the_papers_and_show_hostile_titles_as_text(reports: Path):
-    raw = (reports / "feed.xml").read_bytes()
-    tree = etree.fromstring(raw)  # well-formed XML
-    atom = "{http://www.w3.org/2005/Atom}"
-    assert {el.tag for el in tree.iter()} == {
-        f"{atom}{name}"
-        for name in ("feed", "title", "subtitle", "id", "updated", "author", "name", "link")
-        + ("entry", "summary", "content")
-    }
-    assert b"<script" not in raw and b"<img" not in raw
-
-    feed = feedparser.parse(raw)
-    busy, hostile = feed.entries[1].content[0], feed.entries[2].content[0]
-    assert busy.type == "text/html"
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in hostile.value
-    assert (
-        '<a href="https://pubmed.ncbi.nlm.nih.gov/1/">Paper 1 on Mitragyna speciosa</a>'
-        " (Randomised controlled trial)"
-    ) in busy.value
-    assert busy.value.index("About depression and mood") < busy.value.index("Paper 1 on")
-    assert busy.value.index("Paper 1 on") < busy.value.index("Other kratom papers")
-    # One level of escaping survives the XML: the reader's HTML shows the markup as text.
-    hostile_html = tree.findall(f"{atom}entry")[2].find(f"{atom}content").text
-    assert "&lt;script&gt;alert(1)&lt;/script&gt; kratom &lt;img src=x onerror=" in hostile_html
-    assert "<script" not in hostile_html and "<img" not in hostile_html
-
-
-def test_rerunning_a_window_replaces_its_entry(reports: Path):
-    before = (reports / "feed.xml").read_bytes()
-    render_digest(build_digest([paper("1", "rct"), paper("2", relevant=False)], *WEEKS[1]), reports)
-    assert (reports / "feed.xml").read_bytes() == before
-
-    render_digest(build_digest([paper("3", "cohort")], *WEEKS[1]), reports)
-    feed = feedparser.parse((reports / "feed.xml").read_bytes())
-    assert len(feed.entries) == 3
-    assert feed.entries[1].title == "kratom-watch digest 2026-11-02 to 2026-11-08: 1 new paper"
-
-
-def test_index_lists_every_digest_newest_first_with_counts(reports: Path):
+def test_index_lists_every_digest_newest_first_with_counts(published):
+    reports, _ = published
     index = (reports / "index.html").read_text()
 
     windows = re.findall(r'<div class="window"><a href="([^"]+)">([^<]+)</a>', index)
@@ -118,18 +141,61 @@ def test_index_lists_every_digest_newest_first_with_counts(reports: Path):
     assert "2 new papers, 1 about depression or mood" in index
     assert "Randomised controlled trial: 1; Cross-sectional / survey: 1" in index
     assert "No new papers this week" in index
-    assert "1 new paper, 1 about depression or mood; 1 update" in index
     assert (
         '<a href="kratom-watch_2026-11-02_2026-11-08.ris">RIS</a> · '
         '<a href="kratom-watch_2026-11-02_2026-11-08.png">chart</a>'
     ) in index
-    assert '<img src="kratom-watch_2026-11-09_2026-11-15.png"' in index  # the newest chart
+    assert f'<a href="{EVIDENCE}">The evidence so far</a>' in index
+    assert f'<img src="{ARCHIVE_CHART}"' in index  # the store's chart, not a digest's
     assert "<script" not in index and 'href="http' not in index  # nothing external
 
 
-def test_archive_is_rebuilt_from_the_sidecars_alone(reports: Path):
+def test_rerunning_a_window_replaces_its_entry(published):
+    reports, store = published
+    before = {p.name: p.read_bytes() for p in sorted(reports.iterdir())}
+    publish(store, reports, [paper("1", "rct"), paper("2", relevant=False)], WEEKS[1])
+    archive(store, reports)
+    assert {p.name: p.read_bytes() for p in sorted(reports.iterdir())} == before
+
+    publish(store, reports, [paper("3", "cohort")], WEEKS[1])
+    archive(store, reports)
+    index = (reports / "index.html").read_text()
+    assert index.count("2026-11-02 to 2026-11-08</a>") == 1
+    assert "1 new paper, 1 about depression or mood" in index
+
+
+def test_archive_chart_is_redrawn_from_the_store_even_after_a_quiet_week(published):
+    reports, store = published
+    quiet_week = (reports / "kratom-watch_2026-11-09_2026-11-15.png").read_bytes()
+    chart = (reports / ARCHIVE_CHART).read_bytes()
+
+    assert chart != quiet_week  # the quiet week's chart shows no papers; the store has three
+    assert chart == design_chart_png(store.years_and_designs(), "All papers in the store", 2027)
+
+    publish(store, reports, [paper("4", "animal", pub_year=2019)], (WEEKS[2][1], WEEKS[2][1]))
+    archive(store, reports)
+    assert (reports / ARCHIVE_CHART).read_bytes() != chart
+    assert papers_per_year(store.years_and_designs(), LATEST_YEAR).index.tolist() == list(
+        range(2019, 2027)
+    )
+
+
+def test_a_later_archive_changes_only_the_evidence_pages_date(published):
+    reports, store = published
+    before = {p.name: p.read_bytes() for p in archive(store, reports)}
+    after = {
+        p.name: p.read_bytes()
+        for p in archive(store, reports, now=datetime(2026, 12, 8, 7, 0, tzinfo=UTC))
+    }
+
+    assert [name for name in before if before[name] != after[name]] == ["evidence.html"]
+    assert b"as of 2026-12-08" in after["evidence.html"]
+
+
+def test_archive_is_rebuilt_from_the_sidecars_alone(published):
+    reports, _ = published
     sidecar = json.loads((reports / "kratom-watch_2026-11-02_2026-11-08.json").read_text())
-    assert sidecar == {
+    assert {k: v for k, v in sidecar.items() if k != "items"} == {
         "since": "2026-11-02",
         "until": "2026-11-08",
         "papers": 2,
@@ -137,22 +203,6 @@ def test_archive_is_rebuilt_from_the_sidecars_alone(reports: Path):
         "other": 1,
         "updates": 0,
         "designs": {"rct": 1, "cross_sectional": 1},
-        "items": [
-            {
-                "pmid": "1",
-                "title": "Paper 1 on Mitragyna speciosa",
-                "url": "https://pubmed.ncbi.nlm.nih.gov/1/",
-                "design": "Randomised controlled trial",
-                "relevant": True,
-            },
-            {
-                "pmid": "2",
-                "title": "Paper 2 on Mitragyna speciosa",
-                "url": "https://pubmed.ncbi.nlm.nih.gov/2/",
-                "design": "Cross-sectional / survey",
-                "relevant": False,
-            },
-        ],
     }
     (reports / "kratom-watch_2026-01-05_2026-01-11.json").write_text("{not json")
     edited = {**sidecar, "since": "2026-01-12", "until": "2026-01-18"}
@@ -160,42 +210,6 @@ def test_archive_is_rebuilt_from_the_sidecars_alone(reports: Path):
     (reports / "kratom-watch_2026-01-12_2026-01-18.json").write_text(json.dumps(edited))
     (reports / "notes.json").write_text("{}")
     assert [e.since for e in entries(reports)] == [w[0] for w in reversed(WEEKS)]
-
-
-def test_chart_groups_cover_each_label_once():
-    assert sorted(GROUP_OF) == sorted(LABELS)
-    assert sum(len(labels) for labels in DESIGN_GROUPS.values()) == len(LABELS)
-    assert list(DESIGN_GROUPS) == [
-        "Reviews",
-        "Trials",
-        "Observational & qualitative",
-        "Case reports",
-        "Preclinical",
-        "Opinion & other",
-    ]
-
-
-def test_chart_counts_every_year_between_first_and_last():
-    papers = [
-        paper("1", "systematic_review", pub_year=2019),
-        paper("2", "narrative_review", pub_year=2019),
-        paper("3", "animal", pub_year=2022),
-        paper("4", "rct", pub_year=None),
-    ]
-    table = papers_per_year(papers)
-    assert table.index.tolist() == [2019, 2020, 2021, 2022]
-    assert table["Reviews"].tolist() == [2, 0, 0, 0]
-    assert table["Preclinical"].tolist() == [0, 0, 0, 1]
-    assert table.sum().sum() == 3
-
-
-def test_chart_png_is_byte_identical_and_unstamped():
-    papers = [paper(str(i), LABELS[i % len(LABELS)], pub_year=2000 + i % 25) for i in range(60)]
-    png = design_chart_png(papers)
-    assert png == design_chart_png(list(reversed(papers)))
-    assert png.startswith(b"\x89PNG\r\n\x1a\n")
-    assert b"tEXt" not in png and b"tIME" not in png and b"matplotlib" not in png
-    assert design_chart_png([]).startswith(b"\x89PNG")
 
 
 @pytest.mark.parametrize(
@@ -210,15 +224,109 @@ def test_chart_png_is_byte_identical_and_unstamped():
     ids=["designs-a-list", "nested-100000-deep", "not-an-object", "papers-not-a-number"],
 )
 def test_a_damaged_sidecar_is_skipped_with_a_warning_and_the_archive_still_written(
-    reports: Path, content: str, caplog
+    published, content: str, caplog
 ):
+    reports, store = published
     (reports / "kratom-watch_2026-01-05_2026-01-11.json").write_text(content)
 
-    paths = render_digest(
-        build_digest([paper("9")], date(2026, 11, 16), date(2026, 11, 22)), reports
-    )
+    paths = archive(store, reports)
 
-    assert [e.since for e in entries(reports)][0] == date(2026, 11, 16)
-    assert date(2026, 1, 5) not in [e.since for e in entries(reports)]
-    assert {p.name for p in paths} >= {"index.html", "feed.xml"}
+    assert [e.since for e in entries(reports)] == [w[0] for w in reversed(WEEKS)]
+    assert {p.name for p in paths} >= {"index.html", "feed.xml", "evidence.html"}
+    assert "2026-01-05" not in (reports / "index.html").read_text()
     assert "skipping kratom-watch_2026-01-05_2026-01-11.json" in caplog.text
+
+
+def test_an_unwritable_reports_folder_or_a_bad_base_url_is_one_clear_error(
+    tmp_path: Path, store: Store
+):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(KratomWatchError, match="cannot write the archive into"):
+        archive(store, blocker / "reports")
+    for bad in ("example.org/kw", "ftp://example.org/", "https://example.org/?x=1", "https://"):
+        with pytest.raises(KratomWatchError, match="KRATOM_WATCH_BASE_URL must be"):
+            archive(store, tmp_path / "reports", base_url=bad)
+
+
+# The chart
+
+
+def test_chart_groups_cover_each_label_once_with_the_reviews_apart():
+    assert sorted(GROUP_OF) == sorted(LABELS)
+    assert sum(len(labels) for labels in DESIGN_GROUPS.values()) == len(LABELS)
+    assert list(DESIGN_GROUPS) == [
+        "Systematic reviews",
+        "Trials",
+        "Observational & qualitative",
+        "Case reports",
+        "Narrative reviews",
+        "Preclinical",
+        "Opinion & other",
+    ]
+    assert GROUP_OF["systematic_review"] != GROUP_OF["narrative_review"]
+
+
+def test_chart_counts_every_year_between_first_and_last():
+    papers = [
+        paper("1", "systematic_review", pub_year=2019),
+        paper("2", "narrative_review", pub_year=2019),
+        paper("3", "animal", pub_year=2022),
+        paper("4", "rct", pub_year=None),
+    ]
+    table = papers_per_year(papers, LATEST_YEAR)
+    assert table.index.tolist() == [2019, 2020, 2021, 2022]
+    assert table["Systematic reviews"].tolist() == [1, 0, 0, 0]
+    assert table["Narrative reviews"].tolist() == [1, 0, 0, 0]
+    assert table["Preclinical"].tolist() == [0, 0, 0, 1]
+    assert table.sum().sum() == 3
+
+
+def test_chart_leaves_implausible_years_out_and_says_how_many(caplog):
+    papers = [
+        YearDesign(2019, "rct", 3),
+        YearDesign(2022, "animal", 1),
+        YearDesign(9999, "cohort", 2),  # the record that once drew 8,000 years
+        YearDesign(1066, "opinion", 1),
+        YearDesign(None, "other", 1),
+    ]
+    with caplog.at_level(logging.WARNING, logger="flows.chart"):
+        table = papers_per_year(papers, LATEST_YEAR)
+        figure = draw_chart(papers, latest=LATEST_YEAR)
+
+    # The year range, and so the drawing's cost, is that of the plausible years alone.
+    assert table.index.tolist() == [2019, 2020, 2021, 2022]
+    assert table.to_numpy().sum() == 4
+    assert "3 papers with a publication year outside 1900 to 2027 counted as unknown year" in (
+        caplog.text
+    )
+    assert figure.axes[0].get_title(loc="left") == (
+        "4 papers; 4 without a plausible publication year not shown"
+    )
+    assert papers_per_year([YearDesign(LATEST_YEAR, "rct")], LATEST_YEAR).index.tolist() == [
+        LATEST_YEAR
+    ]
+
+
+def test_chart_ticks_fall_on_round_years():
+    papers = [YearDesign(year, "cross_sectional", 1) for year in range(2010, 2027)]
+    axis = draw_chart(papers, latest=LATEST_YEAR).axes[0]
+    labels = [t.get_text() for t in axis.get_xticklabels()]
+
+    assert labels == [str(y) for y in range(2010, 2027, 2)]
+    assert year_ticks(2010, 2026) == list(range(2010, 2027, 2))
+    assert year_ticks(2019, 2022) == [2019, 2020, 2021, 2022]  # few years: every one
+    assert year_ticks(1990, 2026) == list(range(1990, 2026, 5))
+    assert year_ticks(1900, 2027) == list(range(1900, 2021, 20))
+    for first, last in [(2003, 2026), (2011, 2027), (1999, 2020)]:
+        ticks = year_ticks(first, last)
+        assert len(ticks) <= 12 and all(y % 2 == 0 for y in ticks), (first, last, ticks)
+
+
+def test_chart_png_is_byte_identical_and_unstamped():
+    papers = [paper(str(i), LABELS[i % len(LABELS)], pub_year=2000 + i % 25) for i in range(60)]
+    png = design_chart_png(papers, latest=LATEST_YEAR)
+    assert png == design_chart_png(list(reversed(papers)), latest=LATEST_YEAR)
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert b"tEXt" not in png and b"tIME" not in png and b"matplotlib" not in png
+    assert design_chart_png([]).startswith(b"\x89PNG")
