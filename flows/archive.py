@@ -363,7 +363,7 @@ def write_archive(
             evidence=evidence, chart=EVIDENCE_CHART, index=INDEX, feed=FEED
         ),
         INDEX: lambda: render_index(reports_dir, env, ARCHIVE_CHART, EVIDENCE),
-        FEED: lambda: _feed(reports_dir, store, base_url, now, env),
+        FEED: lambda: feed_xml(reports_dir, store, base_url, now, env),
     }
     try:
         reports_dir.mkdir(parents=True, exist_ok=True)
@@ -378,9 +378,11 @@ def write_archive(
     return paths
 
 
-def _feed(
+def feed_xml(
     reports_dir: Path, store: Store, base_url: str | None, now: datetime, env: Environment
 ) -> str:
+    """feed.xml as it should now read (its `updated` kept when nothing else changed)."""
+    base_url = check_base_url(base_url)
     listed = feed_entries(store, reports_dir, env, base_url)
     try:
         old = (reports_dir / FEED).read_text(encoding="utf-8")

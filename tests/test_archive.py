@@ -22,6 +22,7 @@ from flows.chart import (
 from flows.designs import LABELS
 from flows.digest import PaperUpdate, digest_from_store
 from flows.errors import KratomWatchError
+from flows.evidence import digest_name
 from flows.models import Paper, YearDesign
 from flows.render import environment, render_digest
 from flows.store import Store
@@ -46,11 +47,15 @@ class Clock:
         return self.now
 
 
-@pytest.fixture
-def clock(monkeypatch) -> Clock:
+def patch_clock(monkeypatch) -> Clock:
     clock = Clock()
     monkeypatch.setattr("flows.store._now", clock)
     return clock
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    return patch_clock(monkeypatch)
 
 
 @pytest.fixture
@@ -65,9 +70,14 @@ def publish(
     papers: Sequence[Paper],
     window: tuple[date, date],
     revisited: Sequence[Paper] = (),
+    render: bool = True,
 ) -> None:
     """What a run does: store its window's papers (and earlier ones fetched again because
-    they changed), record the window's, write the digest with the pending updates."""
+    they changed), record the window's, write the digest with the pending updates.
+
+    With render=False the digest is an empty file of its name: the tests of the feed need
+    only that it is there (render_digest draws a chart each time).
+    """
     run_id = store.start_run("manual", *window, "kratom")
     store.upsert_papers([*papers, *revisited], run_id)
     pmids = [p.pmid for p in papers]
@@ -75,7 +85,11 @@ def publish(
     pending = store.pending_updates()
     known = {p.pmid: p for p in store.papers(pmid for pmid, _, _ in pending)}
     updates = [PaperUpdate(known[pmid], kind, detail) for pmid, kind, detail in pending]
-    render_digest(digest_from_store(store, pmids, *window, updates), reports)
+    if render:
+        render_digest(digest_from_store(store, pmids, *window, updates), reports)
+    else:
+        reports.mkdir(parents=True, exist_ok=True)
+        (reports / digest_name(*window)).write_text("")
     store.finish_run(run_id, "completed", found=len(pmids), stored=len(pmids), new=len(pmids))
 
 
