@@ -655,12 +655,13 @@ def _unstructured(every: list[_Sentence], design: str) -> list[_Sentence]:
 
 
 def _extend(candidates: list[_Sentence], i: int, cue: _Cue | None) -> list[_Sentence]:
-    """Sentence i, and the one after it when it is in the same part, usable and fits."""
+    """Sentence i, and the one right after it when that is usable too and both fit."""
     chosen = candidates[i]
     if i + 1 < len(candidates):
         after = candidates[i + 1]
         if (
             after.part == chosen.part
+            and after.start - chosen.end <= 2  # next to it: nothing left out between
             and after.complete
             and after.end - chosen.start <= MAX_CHARS
             and not _is_future(after)
