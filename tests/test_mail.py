@@ -282,6 +282,28 @@ def test_a_recipient_deferred_every_time_fails_the_run_naming_it(mail_env, smtp,
     )
 
 
+def test_a_deferred_message_is_sent_again_to_its_recipient_only(mail_env, smtp, parts):
+    smtp.fail_next(None, "451 4.3.0 Try again later")
+
+    assert send(parts) == [ONE, TWO]
+
+    assert [m.rcpt_tos[0] for m in smtp.messages] == [ONE, TWO]
+    assert smtp.rcpts == [ONE, TWO, TWO]
+
+
+def test_wrong_password_is_one_clear_line(mail_env, smtp, parts, monkeypatch):
+    monkeypatch.setenv("KRATOM_WATCH_SMTP_PASSWORD", "wrong-password-xyz")
+
+    with pytest.raises(MailError) as failed:
+        send(parts)
+
+    error = str(failed.value)
+    assert f"could not send the digest to {ONE}, {TWO}: the mail server 127.0.0.1:" in error
+    assert "refused the login for KRATOM_WATCH_SMTP_USER: 535" in error
+    assert "wrong-password-xyz" not in error and "\n" not in error
+    assert smtp.messages == [] and deliveries() == {}
+
+
 # At least once, recognisably
 
 
@@ -433,15 +455,6 @@ def test_run_mails_each_recipient_once(prefect_harness, env, smtp):
     assert len(smtp.messages) == 4
 
 
-def test_transient_failure_is_retried_for_the_undelivered_only(prefect_harness, env, smtp):
-    smtp.fail_next(None, "451 4.3.0 Try again later")
-
-    result = CliRunner().invoke(cli, WINDOW)
-
-    assert result.exit_code == 0, result.output
-    assert sorted(m.rcpt_tos[0] for m in smtp.messages) == [ONE, TWO]
-
-
 def test_permanent_failure_fails_the_run_and_keeps_the_digest(prefect_harness, env, smtp):
     smtp.fail_next("554 5.7.1 Message refused")
 
@@ -457,15 +470,3 @@ def test_permanent_failure_fails_the_run_and_keeps_the_digest(prefect_harness, e
     assert "kratom-watch_2026-11-02_2026-11-08.html" in reports
     with sqlite3.connect(env["KRATOM_WATCH_DB"]) as db:
         assert db.execute("SELECT status FROM runs").fetchall() == [("failed",)]
-
-
-def test_wrong_password_is_one_clear_line(prefect_harness, env, smtp):
-    result = CliRunner().invoke(
-        cli, WINDOW, env={"KRATOM_WATCH_SMTP_PASSWORD": "wrong-password-xyz"}
-    )
-
-    assert result.exit_code == 1
-    assert "refused the login for KRATOM_WATCH_SMTP_USER: 535" in result.stderr
-    assert "wrong-password-xyz" not in result.stderr
-    assert "Traceback" not in result.stderr
-    assert smtp.messages == []
