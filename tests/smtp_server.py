@@ -11,7 +11,8 @@ with a certificate for 127.0.0.1 made for the test; point SSL_CERT_FILE at
 "554" to refuse, None to take the message); `refuse` answers a recipient's
 RCPT with a permanent 5xx and `defer` with a 4xx a number of times;
 `drop_after_data` keeps the message and closes the connection instead of
-answering 250; `delay_reply` keeps it and answers late;
+answering 250; `delay_reply` keeps it and answers late; `echo_failed_logins`
+quotes a refused password back;
 `SmtpServer(..., starttls=False)` offers no STARTTLS; and `DripServer` sends
 its greeting one byte at a time.
 """
@@ -132,6 +133,7 @@ class SmtpServer:
         self.drops = 0
         self.delay = 0.0
         self.logins: list[str] = []
+        self.echo_failed_logins = False  # a refused login quoted back, password and all
         self.port = _free_port()
         self._controller = Controller(
             _Handler(self),
@@ -150,6 +152,9 @@ class SmtpServer:
             self.logins.append(login)
             if (login, password) == (self.user, self.password):
                 return AuthResult(success=True)
+            if self.echo_failed_logins:
+                said = f"535 5.7.8 No user {login} with password {password}"
+                return AuthResult(success=False, handled=False, message=said)
         return AuthResult(success=False, handled=False)
 
     def fail_next(self, *answers: str | None) -> None:

@@ -293,6 +293,7 @@ def test_a_deferred_message_is_sent_again_to_its_recipient_only(mail_env, smtp, 
 
 def test_wrong_password_is_one_clear_line(mail_env, smtp, parts, monkeypatch):
     monkeypatch.setenv("KRATOM_WATCH_SMTP_PASSWORD", "wrong-password-xyz")
+    smtp.echo_failed_logins = True
 
     with pytest.raises(MailError) as failed:
         send(parts)
@@ -300,6 +301,7 @@ def test_wrong_password_is_one_clear_line(mail_env, smtp, parts, monkeypatch):
     error = str(failed.value)
     assert f"could not send the digest to {ONE}, {TWO}: the mail server 127.0.0.1:" in error
     assert "refused the login for KRATOM_WATCH_SMTP_USER: 535" in error
+    assert "535 5.7.8 No user digest-bot with password ***" in error
     assert "wrong-password-xyz" not in error and "\n" not in error
     assert smtp.messages == [] and deliveries() == {}
 
