@@ -78,8 +78,9 @@ KNOWN_VARIABLES = frozenset(
         "KRATOM_WATCH_OVERLAP_DAYS",
     }
 )
-# Read from the environment only: the config file cannot name itself.
-ENVIRONMENT_ONLY = frozenset({"KRATOM_WATCH_CONFIG"})
+# Names of ours that are no run setting, read from the environment only: the config file
+# (which cannot name itself), and the folder the browser tests write screenshots to.
+ENVIRONMENT_ONLY = frozenset({"KRATOM_WATCH_CONFIG", "KRATOM_WATCH_SCREENSHOTS"})
 # Settings that are gone: still set somewhere, they do no harm, so a warning says so.
 RETIRED = {
     "KRATOM_WATCH_WORKERS": "answers are read in the run's own process since 2026-12",

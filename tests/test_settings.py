@@ -196,7 +196,8 @@ def test_a_retired_variable_is_a_warning_not_an_error(caplog):
 
 
 def test_other_variables_are_not_settings_and_are_left_alone():
-    load_settings({**BASE, "KRATOM_WATCH_CONFIG": "", "PATH": "/bin", "NCBI_OTHER": "x"})
+    others = {"KRATOM_WATCH_CONFIG": "", "KRATOM_WATCH_SCREENSHOTS": "/tmp/s", "PATH": "/bin"}
+    load_settings({**BASE, **others, "NCBI_OTHER": "x"})
 
 
 @pytest.mark.parametrize("value", ["", "   "])
