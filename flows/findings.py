@@ -341,11 +341,12 @@ def _is_boilerplate(low: str) -> bool:
 # Sentences about what should happen next are not findings.
 _FUTURE = _Cue(
     "further future more additional needed warranted required necessary will useful should",
-    r"\b(?:further|future|more|additional)\s+(?:\w+\s+){0,3}?(?:research|stud(?:y|ies)|"
-    r"investigations?|work|trials|data|documentation|examination|evaluation|exploration)\b"
-    r"|\b(?:is|are|remains?|be)\s+(?:urgently\s+|still\s+)?(?:needed|warranted|required|necessary)\b"
-    r"|\bwill (?:be useful|provide a basis|help|aid|facilitate|inform)\b"
-    r"|\bmay be useful for\b|\bshould (?:be carried out|examine|explore|investigate|focus)\b",
+    r"\b(?:(?:further|future|more|additional)\s+(?:\w+\s+){0,3}?(?:research|"
+    r"stud(?:y|ies)|investigations?|work|trials|data|documentation|examination|"
+    r"evaluation|exploration)\b|(?:is|are|remains?|be)\s+(?:urgently\s+|still\s+)?(?:needed|"
+    r"warranted|required|necessary)\b|will (?:be useful|provide a basis|help|"
+    r"aid|facilitate|inform)\b|may be useful for\b|should (?:be carried out|"
+    r"examine|explore|investigate|focus)\b)",
 )
 _RESULTISH = re.compile(
     r"\b(?:reported|found|showed|observed|associated|suggest|indicate|demonstrat|increas|"
@@ -400,13 +401,14 @@ _SAMPLE = _Cue(
     "age aged old majority male males female females men women white single married employed "
     "hispanic included recruited enrolled identified retrieved screened total participants "
     "sample response subjects respondents employment",
-    r"\bmean age\b|\baged? \d|\byears old\b|\bmiddle-aged\b|\bmajority (?:were|was) (?:male|female)"
-    r"|\b(?:were|was) (?:all |primarily |predominantly |mostly |majority )?"
-    r"(?:male|female|men|women|white|single|married|employed)\b|\bnon-hispanic\b"
-    r"|\b(?:were|was) (?:included|recruited|enrolled|identified|retrieved|screened)\b"
-    r"|^(?:a total of|in total,|participants were|the sample)\b|\bresponse rate\b"
-    r"|\ball (?:subjects|participants|respondents) were\b|\b\d+(?:\.\d+)? years? of age\b"
-    r"|^all (?:were )?(?:males?|females?|men|women)\b|\bheld employment",
+    # One word boundary before all the alternatives: the engine tries them only there.
+    r"^(?:a total of|in total,|participants were|the sample|all (?:were )?(?:males?|"
+    r"females?|men|women))\b|\b(?:mean age\b|aged? \d|years old\b|middle-aged\b|"
+    r"majority (?:were|was) (?:male|female)|(?:were|was) (?:all |primarily |"
+    r"predominantly |mostly |majority )?(?:male|female|men|women|white|single|"
+    r"married|employed)\b|non-hispanic\b|(?:were|was) (?:included|recruited|"
+    r"enrolled|identified|retrieved|screened)\b|response rate\b|all (?:subjects|"
+    r"participants|respondents) were\b|\d+(?:\.\d+)? years? of age\b|held employment)",
 )
 _METHODS = _Cue(
     "conducted performed carried recruited administered given treated used measured assessed "
@@ -415,15 +417,17 @@ _METHODS = _Cue(
     "estimated calculated investigated examined explored interviewed surveyed divided "
     "allocated dosed scored recorded determined employed applied based utilized utilised "
     "compared aimed sought characterized characterised recontacted data samples underwent",
-    r"\b(?:was|were) (?:\w+ly )?(?:conducted|performed|carried out|recruited|administered|given|"
-    r"treated|used|measured|assessed|evaluated|analy[sz]ed|collected|obtained|tested|extracted|"
-    r"randomi[sz]ed|assigned|subjected|exposed|injected|supplemented|incubated|prepared|"
-    r"selected|searched|estimated|calculated|investigated|examined|explored|interviewed|"
-    r"surveyed|divided|allocated|dosed|scored|recorded|determined|employed|applied|based on)\b"
-    r"|\bwe (?:used|conducted|performed|recruited|administered|analy[sz]ed|collected|measured|"
-    r"tested|searched|interviewed|surveyed|employed|applied|utili[sz]ed|assessed|examined|"
-    r"investigated|evaluated|explored|compared|aimed|sought|characteri[sz]ed|recontacted)\b"
-    r"|\b(?:data|samples) (?:from|were)\b|\b(?:underwent|were tested|was used)\b",
+    r"\b(?:(?:was|were) (?:\w+ly )?(?:conducted|performed|carried out|recruited|"
+    r"administered|given|treated|used|measured|assessed|evaluated|analy[sz]ed|"
+    r"collected|obtained|tested|extracted|randomi[sz]ed|assigned|subjected|"
+    r"exposed|injected|supplemented|incubated|prepared|selected|searched|estimated|"
+    r"calculated|investigated|examined|explored|interviewed|surveyed|divided|"
+    r"allocated|dosed|scored|recorded|determined|employed|applied|based on)\b|"
+    r"we (?:used|conducted|performed|recruited|administered|analy[sz]ed|collected|"
+    r"measured|tested|searched|interviewed|surveyed|employed|applied|utili[sz]ed|"
+    r"assessed|examined|investigated|evaluated|explored|compared|aimed|sought|"
+    r"characteri[sz]ed|recontacted)\b|(?:data|samples) (?:from|were)\b|(?:underwent|"
+    r"were tested|was used)\b)",
 )
 _AIM = _Cue(
     "aim aims aimed objective objectives purpose goal sought seeks investigated investigates "
@@ -431,26 +435,27 @@ _AIM = _Cue(
     "characterizes characterises designed understand determine assess evaluate investigate "
     "examine explore characterize characterise describe identify compare quantify "
     "hypothesized hypothesised",
-    r"\b(?:aims?|aimed|objectives?|purpose|goal) (?:of|was|is|were|to)\b"
-    r"|\b(?:this|the present|the current|our) (?:study|work|article|paper|analysis|research)"
-    r" (?:aims|aimed|sought|seeks|investigated|investigates|examined|examines|explored|"
-    r"explores|assessed|assesses|evaluated|evaluates|describes|characteri[sz]es|was designed)\b"
-    r"|\bto (?:better )?(?:understand|determine|assess|evaluate|investigate|examine|explore|"
-    r"characteri[sz]e|describe|identify|compare|quantify)\b|\bwe hypothesi[sz]ed\b",
+    r"\b(?:(?:aims?|aimed|objectives?|purpose|goal) (?:of|was|is|were|to)\b|"
+    r"(?:this|the present|the current|our) (?:study|work|article|paper|analysis|"
+    r"research) (?:aims|aimed|sought|seeks|investigated|investigates|examined|"
+    r"examines|explored|explores|assessed|assesses|evaluated|evaluates|describes|"
+    r"characteri[sz]es|was designed)\b|to (?:better )?(?:understand|determine|"
+    r"assess|evaluate|investigate|examine|explore|characteri[sz]e|describe|"
+    r"identify|compare|quantify)\b|we hypothesi[sz]ed\b)",
 )
 # The first sentence about this paper's own work: everything before it is background.
 _PIVOT = _Cue(
     "we our here this present current study report old total conducted recruited enrolled "
     "administered given treated evaluated investigated examined analyzed analysed measured "
     "tested collected determined performed carried used result results findings",
-    r"\b(?:we|our|here)\b|\bthis (?:[\w-]+ ){0,2}?(?:study|work|paper|article|report|case|"
-    r"survey|analysis|review|research|investigation|commentary|series)\b|\bthe (?:present|"
-    r"current) (?:[\w-]+ )?(?:study|work|article|report|analysis)\b"
-    r"|\b(?:in this|the) (?:study|case report|report)\b"
-    r"|\b(?:a|an) (?:\d+|[a-z]+(?:-[a-z]+)?)[- ](?:year|month|week|day)[- ]old\b"
-    r"|\ba total of\b|\b(?:was|were) (?:conducted|recruited|enrolled|administered|given|"
-    r"treated|evaluated|investigated|examined|analy[sz]ed|measured|tested|collected|"
-    r"determined|performed|carried out|used)\b|\bresults?\b|\bfindings\b",
+    r"\b(?:(?:we|our|here)\b|this (?:[\w-]+ ){0,2}?(?:study|work|paper|article|"
+    r"report|case|survey|analysis|review|research|investigation|commentary|"
+    r"series)\b|the (?:present|current) (?:[\w-]+ )?(?:study|work|article|"
+    r"report|analysis)\b|(?:in this|the) (?:study|case report|report)\b|(?:a|"
+    r"an) (?:\d+|[a-z]+(?:-[a-z]+)?)[- ](?:year|month|week|day)[- ]old\b|a total of\b|"
+    r"(?:was|were) (?:conducted|recruited|enrolled|administered|given|treated|"
+    r"evaluated|investigated|examined|analy[sz]ed|measured|tested|collected|"
+    r"determined|performed|carried out|used)\b|results?\b|findings\b)",
 )
 _CITES_OTHERS = _Cue(
     "previous previously prior been studies recently",
@@ -464,16 +469,17 @@ _REVIEW_AIM = _Cue(
     "review article paper commentary overview editorial chapter perspective letter update "
     "primer reviewed summarize summarise discuss argue propose describe highlight examine "
     "outline provide present consider here focuses",
-    r"\b(?:this|the present|the current|our) (?:review|article|paper|commentary|overview|"
-    r"editorial|chapter|perspective|letter|update|primer)\b"
-    r"|\b(?:aim|purpose|objective|goal|focus) of (?:this|the present|our) (?:review|article|paper)"
-    r"|\bwe (?:review|reviewed|summari[sz]e|discuss|argue|propose|describe|highlight|examine|"
-    r"outline|provide|present|consider)\b|\bhere,? we\b|\bfocuses on\b",
+    r"\b(?:(?:this|the present|the current|our) (?:review|article|paper|commentary|"
+    r"overview|editorial|chapter|perspective|letter|update|primer)\b|(?:aim|"
+    r"purpose|objective|goal|focus) of (?:this|the present|our) (?:review|"
+    r"article|paper)|we (?:review|reviewed|summari[sz]e|discuss|argue|propose|"
+    r"describe|highlight|examine|outline|provide|present|consider)\b|here,? we\b|"
+    r"focuses on\b)",
 )
 _CLAIM = _Cue(
     "should there advise recommend urge caution",
-    r"\bshould be (?:aware|cautious|vigilant|considered)\b|\bthere (?:is|are) no\b"
-    r"|\bwe (?:advise|recommend|urge|caution)\b",
+    r"\b(?:should be (?:aware|cautious|vigilant|considered)\b|there (?:is|"
+    r"are) no\b|we (?:advise|recommend|urge|caution)\b)",
 )
 CUES = {
     "future": _FUTURE,
