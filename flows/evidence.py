@@ -11,6 +11,7 @@ abstract (stored with the paper).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -91,6 +92,7 @@ class PaperCard:
     pmid: str
     title_html: Markup
     title_text: str
+    design: str  # its label (flows.designs)
     label: str  # the design's name, "probably ..." when the classifier is unsure
     size: str  # "4,945 respondents", "" when the abstract states none
     finding: str
@@ -143,6 +145,7 @@ def paper_card(
         pmid=paper.pmid,
         title_html=safe_html(_one_line(paper.title)),
         title_text=_one_line(plain_text(paper.title)),
+        design=paper.design,
         label=label,
         size=str(size) if size else "",
         finding=_one_line(finding_of(paper)),
@@ -306,10 +309,17 @@ def _trials_statement(store: Store, designs: list[DesignCount], as_of: date) -> 
             text += "no paper about depression or mood is in it yet."
     if rct.other:
         other = "other randomised controlled trial" + ("" if rct.other == 1 else "s")
-        text += (
-            f" {rct.other:,} {other} of kratom {_is(rct.other)} in the store, not about "
-            "depression or mood (respiratory depression, say, or no mood outcome)."
+        text += f" {rct.other:,} {other} of kratom {_is(rct.other)} in the store, not about "
+        text += "depression or mood"
+        # Why not, in the classifier's words ("respiratory or CNS depression only").
+        reasons = Counter(
+            _one_line(p.depression_reason)
+            for p in store.papers_of_design("rct", relevant=False)
+            if p.depression_reason.strip()
         )
+        if reasons:
+            text += " (" + "; ".join(f"{n:,}: {why}" for why, n in sorted(reasons.items())) + ")"
+        text += "."
     return text
 
 
