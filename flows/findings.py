@@ -918,6 +918,7 @@ _LITERATURE = (
     "previous",
     "prior studies",
 )
+_SURVEY_WORDS = ("survey", "questionnaire", "respond")
 _ANIMAL_WORDS = re.compile(
     r"\b(?:mice|rats?|goats?|dogs?|zebrafish|fish|monkeys?|rabbits?|pigs?|animals?|rodents?|"
     r"sprague|wistar|beagles?|hamsters?|sheep|cattle|cows?|chickens?)\b"
@@ -931,9 +932,10 @@ _ONE_PATIENT = re.compile(
     r"preterm|male|female|white|black|caucasian|asian)\s+){0,3}"
     r"(?:man|woman|male|female|patient|boy|girl|infant|neonate|newborn|baby|gentleman|lady|"
     r"adolescent|child|veteran|mother)\b"
-    r"|\b(?:an?|one)\s+(?:\d+|[a-z]+(?:-[a-z]+)?)[- ]year[- ]old\b"
-    r"|\b(?:the first |a |one )case of\b",
+    r"|\b(?:an?|one)\s+(?:\d+|[a-z]+(?:-[a-z]+)?)[- ]year[- ]old\b",
 )
+# Said of the report, when no patient is described in a phrase of its own.
+_ONE_CASE = re.compile(r"\b(?:the first |a |one )case of\b")
 _COUNTS_STUDIES = frozenset({"systematic_review", "narrative_review", "opinion", "other"})
 _DESIGN_UNITS = {
     "systematic_review": frozenset({"studies"}),
@@ -978,7 +980,7 @@ def study_size(text: str, design: str = "") -> StudySize | None:
         best = max(counts, key=lambda c: (c.rank, c.n, -c.start))
         return StudySize(best.n, best.unit, text[best.start : best.end])
     if design in ("", "case_report"):
-        one = _ONE_PATIENT.search(low)
+        one = _ONE_PATIENT.search(low) or _ONE_CASE.search(low)
         if one:
             return StudySize(1, "patients", text[one.start() : one.end()])
     return None
@@ -1088,7 +1090,8 @@ def _count(text: str, low: str, start: int, end: int, n: int) -> _Count | None:
     for lead in ("a total of ", "in total, ", "in total "):
         if low.endswith(lead, max(0, start - len(lead)), start):
             phrase_start = start - len(lead)
-    return _Count(n, _unit(noun, low, noun_end), phrase_start, noun_end, rank)
+    unit = _people_unit(_unit(noun, low, noun_end), sentence)
+    return _Count(n, unit, phrase_start, noun_end, rank)
 
 
 def _noun_after(text: str, low: str, end: int) -> tuple[str | None, int, str]:
@@ -1248,10 +1251,17 @@ def _breakdown(text: str, low: str, match: re.Match) -> _Count | None:
     if any(w[:1].isdigit() or w in _WORD_VALUE for w in before[-5:-1]):
         return None  # "356 respondents (137 users and 219 non-users)": the total is stated
     n = _number_digits(match.group(1)) + _number_digits(match.group(2))
-    start = match.start() - len(low[: match.start()]) + len(low[: match.start()].rstrip())
-    start -= len(before[-1])
-    unit = _unit(before[-1].strip(_STRIP), low, match.end())
+    start = len(low[: match.start()].rstrip()) - len(before[-1])
+    left, right = _sentence_bounds(text, start, match.end())
+    unit = _people_unit(_unit(before[-1].strip(_STRIP), low, match.end()), low[left:right])
     return _Count(n, unit, start, match.end(), 1)
+
+
+def _people_unit(unit: str, sentence: str) -> str:
+    """People who answered a survey are its respondents, whatever the abstract calls them."""
+    if unit == "participants" and any(map(sentence.__contains__, _SURVEY_WORDS)):
+        return "respondents"
+    return unit
 
 
 def _unit(noun: str, low: str, end: int) -> str:

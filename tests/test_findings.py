@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -94,7 +95,9 @@ def labelled(dev_papers) -> list[Labelled]:
     assert len(present) >= 60, f"only {len(present)} labelled papers in dev.jsonl"
     if len(present) < len(labels):
         missing = len(labels) - len(present)
-        pytest.skip(f"{missing} labelled papers are not in tests/fixtures/dev.jsonl yet")
+        warnings.warn(
+            f"{missing} labelled papers are not in tests/fixtures/dev.jsonl", stacklevel=1
+        )
     return [
         Labelled(
             paper=dev_papers[label["id"]][0],
@@ -386,7 +389,7 @@ def test_sentences_end_where_a_reader_sees_them_end(text, expected):
             "A survey of kratom users (2867 current users and 157 former users) ran in 2017.",
             "cross_sectional",
             3024,
-            "participants",
+            "respondents",
             None,
         ),
         (
