@@ -254,12 +254,12 @@ def feed_entries(
             continue
         if card.digest_href:
             card = replace(card, digest_href=_absolute(base_url, card.digest_href))
-        paper = papers[pmid]
         first = _rfc3339(first_listed)
         links = [("alternate", card.pubmed_url, f"PubMed {pmid}")]
         if card.digest_href:
             links.append(("related", card.digest_href, f"Digest {card.digest_window}"))
-        categories = [(paper.design, card.label.removeprefix("probably "))]
+        # Readers filter on categories: the design, and whether it is about depression.
+        categories = [(d.label, d.heading) for d in DESIGNS if d.label == card.design]
         if card.relevant:
             categories.append(("depression", "About depression or mood"))
         found.append(

@@ -249,17 +249,22 @@ def _strongest(
             break
         if not count.relevant:
             continue
-        papers = store.papers_of_design(count.design.label, relevant=True)
-        sizes = {p.pmid: size_of(p) for p in papers}
-        papers.sort(
-            key=lambda p: (
-                -(sizes[p.pmid].n if sizes[p.pmid] else -1),
-                -(p.pub_year or 0),
-                _pmid_key(p.pmid),
-            )
-        )
+        papers = largest_first(store.papers_of_design(count.design.label, relevant=True))
         chosen.extend(papers[: STRONGEST_LISTED - len(chosen)])
     return cards(store, chosen, reports_dir)
+
+
+def largest_first(papers: list[Paper]) -> list[Paper]:
+    """Largest study first (those stating no size last), then the newest."""
+    sizes = {p.pmid: size_of(p) for p in papers}
+    return sorted(
+        papers,
+        key=lambda p: (
+            -(sizes[p.pmid].n if sizes[p.pmid] else -1),
+            -(p.pub_year or 0),
+            _pmid_key(p.pmid),
+        ),
+    )
 
 
 def cards(store: Store, papers: list[Paper], reports_dir: Path | None) -> list[PaperCard]:
@@ -289,12 +294,13 @@ def _trials_statement(store: Store, designs: list[DesignCount], as_of: date) -> 
     rct = next(d for d in designs if d.design.label == "rct")
     topic = "of kratom for depression or mood"
     if rct.relevant:
-        trials = cards(store, store.papers_of_design("rct", relevant=True)[:TRIALS_NAMED], None)
+        first = largest_first(store.papers_of_design("rct", relevant=True))[:TRIALS_NAMED]
         named = "; ".join(
-            f"“{c.title_text}”" + (" (retracted)" if c.retracted else "") for c in trials
+            f"“{c.title_text}”" + (" (retracted)" if c.retracted else "")
+            for c in cards(store, first, None)
         )
-        if rct.relevant > len(trials):
-            named += f"; and {rct.relevant - len(trials):,} more"
+        if rct.relevant > len(first):
+            named += f"; and {rct.relevant - len(first):,} more"
         text = (
             f"{counted(rct.relevant, 'rct')} {topic} {_is(rct.relevant)} in the store as of "
             f"{as_of}: {named}."

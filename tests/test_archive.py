@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import feedparser
 import pytest
 
 from flows.archive import ARCHIVE_CHART, EVIDENCE, entries, write_archive
@@ -162,6 +163,18 @@ def test_index_lists_every_digest_newest_first_with_counts(published):
     assert f'<a href="{EVIDENCE}">The evidence so far</a>' in index
     assert f'<img src="{ARCHIVE_CHART}"' in index  # the store's chart, not a digest's
     assert "<script" not in index and 'href="http' not in index  # nothing external
+
+
+def test_the_feed_has_one_entry_per_paper_of_the_digests(published):
+    reports, _ = published
+    feed = feedparser.parse((reports / "feed.xml").read_bytes())
+
+    assert feed.bozo == 0
+    assert [(e.id, e.updated, e.links[1].href) for e in feed.entries] == [
+        ("urn:kratom-watch:pmid:666", "2026-11-17T07:00:00Z", digest_name(*WEEKS[0])),
+        ("urn:kratom-watch:pmid:2", "2026-11-09T07:00:00Z", digest_name(*WEEKS[1])),
+        ("urn:kratom-watch:pmid:1", "2026-11-09T07:00:00Z", digest_name(*WEEKS[1])),
+    ]
 
 
 def test_rerunning_a_window_replaces_its_entry(published):
