@@ -426,18 +426,49 @@ def test_classification_is_a_frozen_value():
     assert result.design in LABELS
 
 
-def test_cue_words_never_hide_a_match(dev_rows):
-    """A cue is tried only when one of its words occurs: the words must cover every match."""
-    from flows.classify.cues import CUES
-    from flows.classify.text import DIGITS, WORD_RE, Text
+# Spellings the first words of the cue and mention patterns must cover, beyond dev's.
+FIRST_WORD_SPELLINGS = [
+    "A meta-analysis and a metaanalysis; non-randomised, nonrandomized and non randomized.",
+    "HEK-293 and HEK293T cells; 10 µg/kg and 5 μg/kg; β-arrestin2 and beta-arrestin.",
+    "GTPγS binding; PC-12 and PC12 cells; an open-label, openlabel single-arm trial.",
+    "Antidepressant-like, anti-depressive and antidepressive effects; PHQ-9, PHQ9, K10, K-6.",
+    "Suicidality, suicidal ideation, anhedonic rats; a 52-year-old man; 1,200 participants.",
+    "Semi-structured and semistructured interviews; cross-sectional and crosssectional.",
+]
 
-    records = dev_rows + _hard_case_records()
-    for record in records:
-        for raw in (record["title"], record.get("abstract") or ""):
-            low = Text(raw).low
-            words = set(WORD_RE.findall(low.translate(DIGITS)))
-            for cue in CUES:
-                for regex, gate_words in cue.patterns:
-                    gate = {w.translate(DIGITS) for w in gate_words}
-                    if regex.search(low):
-                        assert gate & words, (regex.pattern[:60], raw[:80])
+
+def _patterns():
+    """Every regex the classifier tries only at its first words, with those words."""
+    from flows.classify import relevance, rules
+    from flows.classify.cues import CUES
+
+    for cue in CUES:
+        for pattern in cue.patterns:
+            yield pattern.regex, pattern.first, pattern.needs
+    yield relevance._MENTION_RE, relevance._MENTION_FIRST, None
+    yield relevance._MOOD_RE, relevance._MOOD_FIRST, None
+    yield rules._LARGE_SERIES_RE, rules._LARGE_SERIES_FIRST, None
+
+
+def test_first_words_never_hide_a_match(dev_rows):
+    """A regex is tried only where one of its first words starts, and only when one of its
+    `needs` words occurs: it must find exactly what a scan of the whole text finds."""
+    from flows.classify.text import Text, matches
+
+    raws = [r[k] or "" for r in dev_rows + _hard_case_records() for k in ("title", "abstract")]
+    for raw in raws + FIRST_WORD_SPELLINGS:
+        text = Text(raw)
+        for regex, first, needs in _patterns():
+            found = [m.span() for m in regex.finditer(text.low)]
+            assert [m.span() for m in matches(regex, first, text)] == found, regex.pattern
+            if found and needs is not None:
+                assert needs.occur_in(text), (regex.pattern, raw[:80])
+
+
+def test_first_word_spellings_are_found():
+    """The spellings above do reach the patterns they are for (the test is not vacuous)."""
+    from flows.classify.text import Text
+
+    text = Text(" ".join(FIRST_WORD_SPELLINGS))
+    hits = {regex.pattern for regex, first, _ in _patterns() if regex.search(text.low)}
+    assert len(hits) >= 15

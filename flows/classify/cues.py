@@ -1,10 +1,12 @@
 """The precise rule cues: method phrases that say what a paper did.
 
-Each cue is a few alternative regexes over the lowercased text with the words one of which
-must occur for it to be tried (`words`): a set test on the record's words skips the
-patterns that cannot match, so only a few regexes run per record. Each pattern is indexed
-by the cue's words that its source spells out, or by all of them when it spells none.
-tests/test_classify_designs.py checks that the words never hide a match. Topic words
+Each cue is a few alternative regexes over the lowercased text, each with the words its
+matches begin with ("randomised randomized", "suicid*": see text.FirstWords). A regex is
+tried only when one of those words occurs, and then only where it starts: a regex that
+opens with \\b or an alternation is otherwise tried at every character of the abstract.
+Where the first words are common ("in", "the"), the words after " / " are words one of
+which every match holds ("in / vitro"): the regex is not tried unless one occurs.
+tests/test_classify_designs.py checks that these words never hide a match. Topic words
 ("opioid", "liver", "withdrawal") are never cues.
 
 The model (model.py) reads each label's cue score as a feature, so how far a cue is trusted
@@ -16,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from flows.classify.text import DIGITS
+from flows.classify.text import FirstWords
 from flows.designs import design
 
 SR = design("systematic_review").label
@@ -39,12 +41,27 @@ REVIEW_DESIGNS = frozenset({SR, NREV})
 
 
 @dataclass(frozen=True)
+class Pattern:
+    regex: re.Pattern[str]
+    first: FirstWords  # the words its matches begin with: it is tried only where they start
+    # Words one of which every match holds, when the first words are common ("in" of "in
+    # vitro"): without one of them in the text the pattern is not tried at all.
+    needs: FirstWords | None = None
+
+
+def _pattern(words: str, regex: str) -> Pattern:
+    """A pattern from "its first words / words one of which it holds" and its regex."""
+    first, _, needs = words.partition("/")
+    return Pattern(
+        re.compile(regex), FirstWords.parse(first), FirstWords.parse(needs) if needs else None
+    )
+
+
+@dataclass(frozen=True)
 class Cue:
     label: str
     weight: float
-    words: frozenset[str]  # one of these words must be in the text for the cue to be tried
-    regex: re.Pattern[str]  # all the alternatives in one
-    patterns: tuple[tuple[re.Pattern[str], frozenset[str]], ...]  # each with its words
+    patterns: tuple[Pattern, ...]  # alternative wordings, tried in order
     where: str = "any"  # "any", "title" or "abstract"
     negatable: bool = True  # False when the pattern itself is a negation ("not randomized")
     veto_before: re.Pattern[str] | None = None  # searched in the 40 characters before
@@ -52,36 +69,22 @@ class Cue:
     role: str = ""  # what the cue shows, for rules that need more than a score ("search")
 
 
-def _spelled(pattern: str, words: frozenset[str]) -> frozenset[str]:
-    """The cue words a plain pattern's source spells out whole ("\\bfocus\\s+groups\\b")."""
-    if "?" in pattern or "|" in pattern:
-        # "hek-?293" may be one word, "hek293"; "communit(?:y|ies)" spells neither form
-        # whole: every cue word gates a pattern with optional or alternative parts.
-        return frozenset()
-    source = re.sub(r"\\[a-zA-Z]", " ", pattern)  # \b, \s, \w are not letters of a word
-    return frozenset(w for w in words if re.search(rf"(?<![a-z]){re.escape(w)}(?![a-z])", source))
-
-
 def _cue(
     label: str,
     weight: float,
-    words: str,
-    *patterns: str,
+    *patterns: tuple[str, str],
     where: str = "any",
     negatable: bool = True,
     veto_before: str | None = None,
     veto_after: str | None = None,
     role: str = "",
 ) -> Cue:
-    """One piece of evidence for a label; the patterns are alternative wordings of it."""
-    cue_words = frozenset(words.split())
-    indexed = tuple((re.compile(p), _spelled(p, cue_words) or cue_words) for p in patterns)
+    """One piece of evidence for a label; the patterns, each (its first words, its regex),
+    are alternative wordings of it."""
     return Cue(
         label,
         weight,
-        cue_words,
-        re.compile("|".join(f"(?:{p})" for p in patterns)),
-        indexed,
+        tuple(_pattern(words, regex) for words, regex in patterns),
         where,
         negatable,
         re.compile(veto_before) if veto_before else None,
@@ -94,21 +97,11 @@ _DATABASES = (
     r"(?:databases?|pubmed|medline|embase|scopus|web\s+of\s+science|psycinfo|psycarticles|"
     r"cinahl|cochrane|google\s+scholar|ovid|lilacs|proquest|sciencedirect|ebscohost)"
 )
-_DATABASE_WORDS = (
-    "database databases pubmed medline embase scopus web psycinfo psycarticles cinahl "
-    "cochrane google ovid lilacs proquest sciencedirect ebscohost"
-)
 _SPECIES = (
     r"(?:mice|mouse|murine|rats?|rodents?|zebrafish|danio\s+rerio|dogs?|beagles?|canines?|"
     r"monkeys?|macaques?|rhesus|(?:non-?human\s+)?primates|cynomolgus|guinea[- ]pigs?|"
     r"rabbits?|hamsters?|gerbils?|piglets?|swine|minipigs?|sheep|goats?|ferrets?|c\.\s?elegans|"
     r"caenorhabditis(?:\s+elegans)?|nematodes?|drosophila|fruit\s+flies|larvae|animals)"
-)
-_SPECIES_WORDS = (
-    "mice mouse murine rat rats rodent rodents zebrafish danio dog dogs beagle beagles canine "
-    "canines monkey monkeys macaque macaques rhesus primates cynomolgus guinea rabbit rabbits "
-    "hamster hamsters gerbil gerbils piglet piglets swine minipig minipigs sheep goat goats "
-    "ferret ferrets c caenorhabditis nematode nematodes drosophila fruit larvae animals"
 )
 # Tissue taken from an animal and studied in a dish is in vitro work, not an animal study.
 _TISSUE_AFTER = (
@@ -126,270 +119,367 @@ CUES: tuple[Cue, ...] = (
     _cue(
         SR,
         5,
-        "systematic systematically",
-        r"\bsystematic(?:ally)?\s+(?:literature\s+)?(?:reviews?|reviewed|searche?d?)\b",
+        (
+            "systematic systematically",
+            r"\bsystematic(?:ally)?\s+(?:literature\s+)?(?:reviews?|reviewed|searche?d?)\b",
+        ),
         role="systematic",
     ),
     _cue(
         SR,
         5,
-        "meta metaanalysis metaanalyses prisma",
-        r"\bmeta-?analy[sz](?:is|es|ed|ing)\b",
-        r"\bprisma\b",
+        (
+            "meta metaanalysed metaanalyses metaanalysing metaanalysis metaanalyzed "
+            "metaanalyzes metaanalyzing metaanalyzis",
+            r"\bmeta-?analy[sz](?:is|es|ed|ing)\b",
+        ),
+        ("prisma", r"\bprisma\b"),
         role="systematic",
     ),
     _cue(
         SR,
         4.5,
-        "scoping umbrella rapid mapping",
-        r"\b(?:scoping|umbrella|rapid|mapping)\s+review\b",
+        ("mapping rapid scoping umbrella", r"\b(?:scoping|umbrella|rapid|mapping)\s+review\b"),
         role="systematic",
     ),
     _cue(
         SR,
         4.5,
-        "sources source systematic",
-        r"\bdata\s+sources?\s*:",
-        r"\bdesign\s*:\s*systematic\b",
+        ("data", r"\bdata\s+sources?\s*:"),
+        ("design", r"\bdesign\s*:\s*systematic\b"),
         role="systematic",
     ),
     _cue(
         SR,
         3,
-        "risk newcastle jbi pooled",
-        r"\b(?:risk\s+of\s+bias|newcastle-ottawa|jbi\s+critical\s+appraisal)\b",
-        r"\bpooled\s+(?:estimates?|prevalence|analys[ie]s|odds|risks?|effects?|means?|data)\b",
+        (
+            "jbi newcastle risk",
+            r"\b(?:risk\s+of\s+bias|newcastle-ottawa|jbi\s+critical\s+appraisal)\b",
+        ),
+        (
+            "pooled",
+            r"\bpooled\s+(?:estimates?|prevalence|analys[ie]s|odds|risks?|effects?|means?|data)\b",
+        ),
         role="systematic",
     ),
     _cue(
         SR,
         3.5,
-        _DATABASE_WORDS,
         # "An electronic search was performed using five major databases", "searched PubMed".
-        r"\b(?:searched|searching|search(?:es)?\s+(?:was|were)\s+(?:performed|conducted|"
-        r"carried\s+out|run)|electronic(?:ally)?\s+search\w*|literature\s+search\w*|"
-        r"search\s+of|review\s+of\s+the)\b[^.]{0,120}?\b" + _DATABASES + r"\b",
-        r"\b" + _DATABASES + r"\b[^.]{0,80}?\b(?:(?:was|were)\s+searched|searched)\b",
+        (
+            "electronic electronically literature review search searched searches searching",
+            r"\b(?:searched|searching|search(?:es)?\s+(?:was|were)\s+(?:performed|conducted|"
+            r"carried\s+out|run)|electronic(?:ally)?\s+search\w*|literature\s+search\w*|"
+            r"search\s+of|review\s+of\s+the)\b[^.]{0,120}?\b" + _DATABASES + r"\b",
+        ),
+        (
+            "cinahl cochrane database databases ebscohost embase google lilacs "
+            "medline ovid proquest psycarticles psycinfo pubmed sciencedirect "
+            "scopus web",
+            r"\b" + _DATABASES + r"\b[^.]{0,80}?\b(?:(?:was|were)\s+searched|searched)\b",
+        ),
         role="search",
     ),
     _cue(
         SR,
         3,
-        "strategy strategies selection titles full screened met",
-        r"\b(?:search\s+strateg(?:y|ies)|study\s+selection|titles\s+and\s+abstracts|full-text\s+"
-        r"(?:screening|review|articles))\b",
-        r"\b(?:studies|articles|records|papers|publications|reports)\s+(?:were\s+)?(?:screened|"
-        r"met\s+(?:the\s+)?(?:inclusion|eligibility)\s+criteria)\b",
+        (
+            "full search study titles / strategy strategies selection abstracts text",
+            r"\b(?:search\s+strateg(?:y|ies)|study\s+selection|titles\s+and\s+abstracts|full-text\s+"
+            r"(?:screening|review|articles))\b",
+        ),
+        (
+            "articles papers publications records reports studies / screened met",
+            r"\b(?:studies|articles|records|papers|publications|reports)\s+(?:were\s+)?(?:screened|"
+            r"met\s+(?:the\s+)?(?:inclusion|eligibility)\s+criteria)\b",
+        ),
         role="selection",
     ),
     _cue(
         SR,
         2,
-        "criteria",
-        r"\b(?:inclusion\s+and\s+exclusion|inclusion|eligibility|predefined|pre-defined)\s+"
-        r"criteria\b",
+        (
+            "eligibility inclusion pre predefined",
+            r"\b(?:inclusion\s+and\s+exclusion|inclusion|eligibility|predefined|pre-defined)\s+"
+            r"criteria\b",
+        ),
         role="selection",
     ),
     # rct: random allocation or placebo control in humans
     _cue(
         RCT,
         5,
-        "randomised randomized randomly placebo",
-        r"(?<!non-)(?<!non)\brandomi[sz]ed,?\s+(?:[\w-]+,?\s+){0,2}?(?:controlled|clinical|"
-        r"placebo|double|single|triple|crossover|cross-over|trial|parallel|blinded|"
-        r"within-subjects?|between-subjects?)\b",
-        r"\bplacebo-?\s?controlled\b",
-        r"\b" + _HUMAN_SUBJECTS + r"\s+(?:[\w,()-]+\s+){0,4}(?:were|was)\s+(?:randomi[sz]ed|"
-        r"randomly\s+(?:assigned|allocated))\b",
+        (
+            "randomised randomized",
+            r"(?<!non-)(?<!non)\brandomi[sz]ed,?\s+(?:[\w-]+,?\s+){0,2}?(?:controlled|clinical|"
+            r"placebo|double|single|triple|crossover|cross-over|trial|parallel|blinded|"
+            r"within-subjects?|between-subjects?)\b",
+        ),
+        ("placebo placebocontrolled", r"\bplacebo-?\s?controlled\b"),
+        (
+            "adults individuals men participants patients people persons smokers "
+            "subjects users volunteers women "
+            "/ randomised randomized randomly",
+            r"\b" + _HUMAN_SUBJECTS + r"\s+(?:[\w,()-]+\s+){0,4}(?:were|was)\s+(?:randomi[sz]ed|"
+            r"randomly\s+(?:assigned|allocated))\b",
+        ),
     ),
     _cue(
         RCT,
         4,
-        "blind blinded doubleblind doubleblinded tripleblind singleblind",
-        r"\b(?:double|triple|single)-?\s?blind(?:ed)?\b",
+        (
+            "double doubleblind doubleblinded single singleblind singleblinded "
+            "triple tripleblind tripleblinded",
+            r"\b(?:double|triple|single)-?\s?blind(?:ed)?\b",
+        ),
     ),
     # Animal studies also assign groups at random, so bare randomisation is a weaker cue.
     _cue(
         RCT,
         3,
-        "randomised randomized randomisation randomization randomly placebo crossover cross rct "
-        "rcts",
-        r"(?<!non-)(?<!non)\brandomi[sz](?:ed|ation)\b",
-        r"\brandomly\s+(?:assigned|allocated)\b",
-        r"\bplacebo\b",
-        r"\b(?:crossover|cross-over)\s+(?:design|study|trial)\b",
-        r"\brcts?\b",
+        (
+            "randomisation randomised randomization randomized",
+            r"(?<!non-)(?<!non)\brandomi[sz](?:ed|ation)\b",
+        ),
+        ("randomly", r"\brandomly\s+(?:assigned|allocated)\b"),
+        ("placebo", r"\bplacebo\b"),
+        ("cross crossover", r"\b(?:crossover|cross-over)\s+(?:design|study|trial)\b"),
+        ("rct rcts", r"\brcts?\b"),
     ),
     # non_randomised_trial: humans dosed by the investigators, not randomised
     _cue(
         NRT,
         4.5,
-        "open openlabel arm group singlearm singlegroup nonrandomised nonrandomized randomised "
-        "randomized unblinded blinding randomisation randomization control uncontrolled",
-        r"\bopen-?\s?label\b",
-        r"\bsingle-?\s?(?:arm|group)\s+(?:\w+\s+)?(?:trial|study|design)\b",
-        r"\bnon-?\s?randomi[sz]ed\b",
-        r"\b(?:not|without)\s+(?:being\s+)?randomi[sz]ed\b",
-        r"\bunblinded\b",
-        r"\bwithout\s+(?:blinding|randomi[sz]ation|a\s+control\s+group)\b",
-        r"\buncontrolled\s+(?:trial|study)\b",
+        ("open openlabel", r"\bopen-?\s?label\b"),
+        (
+            "single singlearm singlegroup",
+            r"\bsingle-?\s?(?:arm|group)\s+(?:\w+\s+)?(?:trial|study|design)\b",
+        ),
+        ("non nonrandomised nonrandomized", r"\bnon-?\s?randomi[sz]ed\b"),
+        (
+            "not without / randomised randomized",
+            r"\b(?:not|without)\s+(?:being\s+)?randomi[sz]ed\b",
+        ),
+        ("unblinded", r"\bunblinded\b"),
+        ("without", r"\bwithout\s+(?:blinding|randomi[sz]ation|a\s+control\s+group)\b"),
+        ("uncontrolled", r"\buncontrolled\s+(?:trial|study)\b"),
         negatable=False,
     ),
     _cue(
         NRT,
         3.5,
-        "phase healthy administered given dosed",
-        r"\bphase\s+(?:1|i|one|2|ii|two|1/2|i/ii)[ab]?\s+(?:clinical\s+)?(?:study|trial)\b",
-        r"\bhealthy\s+(?:\w+\s+){0,2}(?:volunteers|participants|subjects|adults|men|women)\b",
-        r"\b(?:administered|given|dosed)\s+(?:\w+\s+){0,3}to\s+(?:\w+\s+){0,3}(?:volunteers|"
-        r"participants|subjects|adults|patients)\b",
+        (
+            "phase",
+            r"\bphase\s+(?:1|i|one|2|ii|two|1/2|i/ii)[ab]?\s+(?:clinical\s+)?(?:study|trial)\b",
+        ),
+        (
+            "healthy / volunteers participants subjects adults men women",
+            r"\bhealthy\s+(?:\w+\s+){0,2}(?:volunteers|participants|subjects|adults|men|women)\b",
+        ),
+        (
+            "administered dosed given / volunteers participants subjects adults patients",
+            r"\b(?:administered|given|dosed)\s+(?:\w+\s+){0,3}to\s+(?:\w+\s+){0,3}(?:volunteers|"
+            r"participants|subjects|adults|patients)\b",
+        ),
     ),
     _cue(
         NRT,
         3,
-        "laboratory sessions session pharmacokinetic pharmacokinetics human",
-        r"\b(?:human\s+laboratory|laboratory\s+sessions?|dosing\s+sessions?|experimental\s+"
-        r"sessions?)\b",
-        r"\bclinical\s+pharmacokinetic",
-        r"\bpharmacokinetics?\s+(?:\w+\s+){0,3}in\s+(?:\w+\s+){0,2}(?:humans|volunteers|"
-        r"participants|subjects|adults)\b",
-        r"\bfirst-in-human\b",
+        (
+            "dosing experimental human laboratory",
+            r"\b(?:human\s+laboratory|laboratory\s+sessions?|dosing\s+sessions?|experimental\s+"
+            r"sessions?)\b",
+        ),
+        ("clinical / pharmacokinetic*", r"\bclinical\s+pharmacokinetic"),
+        (
+            "pharmacokinetic pharmacokinetics / humans volunteers participants subjects adults",
+            r"\bpharmacokinetics?\s+(?:\w+\s+){0,3}in\s+(?:\w+\s+){0,2}(?:humans|volunteers|"
+            r"participants|subjects|adults)\b",
+        ),
+        ("first", r"\bfirst-in-human\b"),
     ),
     # cohort: people followed over time
     _cue(
         COH,
         5,
-        "cohort",
-        r"\bcohort\s+(?:study|studies|design|analysis)\b",
-        r"\b(?:prospective|retrospective|longitudinal|population-based|birth|matched|"
-        r"historical|inception|registry-based)\s+cohort\b",
+        ("cohort", r"\bcohort\s+(?:study|studies|design|analysis)\b"),
+        (
+            "birth historical inception longitudinal matched population prospective "
+            "registry retrospective",
+            r"\b(?:prospective|retrospective|longitudinal|population-based|birth|matched|"
+            r"historical|inception|registry-based)\s+cohort\b",
+        ),
     ),
     _cue(
         COH,
         4.5,
-        "cohort followed follow followup hazard kaplan kaplanmeier cox person personyears",
-        r"\ba\s+cohort\s+of\s+(?:\d[\d,]*\s+)?(?:\w+\s+){0,2}(?:patients|participants|adults|"
-        r"people|individuals|users|veterans|women|men|children|adolescents|infants)\b",
-        r"\bwere\s+followed(?:\s+up)?\b(?!\s+by\b)",
-        r"\bfollowed\s+(?:up\s+)?(?:prospectively|longitudinally)\b",
-        r"\blost\s+to\s+follow-?\s?up\b",
-        r"\b(?:median|mean|average)\s+(?:duration\s+of\s+)?follow-?\s?up\b",
-        r"\bhazard\s+ratios?\b",
-        r"\bkaplan-?\s?meier\b",
-        r"\bcox\s+(?:proportional|regression|model)\b",
-        r"\bperson-?\s?years\b",
+        (
+            "a / cohort",
+            r"\ba\s+cohort\s+of\s+(?:\d[\d,]*\s+)?(?:\w+\s+){0,2}(?:patients|participants|adults|"
+            r"people|individuals|users|veterans|women|men|children|adolescents|infants)\b",
+        ),
+        ("were / followed", r"\bwere\s+followed(?:\s+up)?\b(?!\s+by\b)"),
+        ("followed", r"\bfollowed\s+(?:up\s+)?(?:prospectively|longitudinally)\b"),
+        ("lost", r"\blost\s+to\s+follow-?\s?up\b"),
+        (
+            "average mean median",
+            r"\b(?:median|mean|average)\s+(?:duration\s+of\s+)?follow-?\s?up\b",
+        ),
+        ("hazard", r"\bhazard\s+ratios?\b"),
+        ("kaplan kaplanmeier", r"\bkaplan-?\s?meier\b"),
+        ("cox", r"\bcox\s+(?:proportional|regression|model)\b"),
+        ("person personyears", r"\bperson-?\s?years\b"),
     ),
     _cue(
         COH,
         3,
-        "follow followup longitudinal longitudinally prospective prospectively",
-        r"\bfollow-?\s?up\s+(?:period|visits?|assessments?|interviews?|surveys?|rates?|data)\b",
-        r"\blongitudinal(?:ly)?\s+(?:study|studies|data|analysis|design|survey|panel|"
-        r"assessments?)\b",
-        r"\bprospective(?:ly)?\s+(?:study|studies|followed|enrolled|recruited|collected|"
-        r"observational)\b",
+        (
+            "follow followup",
+            r"\bfollow-?\s?up\s+(?:period|visits?|assessments?|interviews?|surveys?|rates?|data)\b",
+        ),
+        (
+            "longitudinal longitudinally",
+            r"\blongitudinal(?:ly)?\s+(?:study|studies|data|analysis|design|survey|panel|"
+            r"assessments?)\b",
+        ),
+        (
+            "prospective prospectively",
+            r"\bprospective(?:ly)?\s+(?:study|studies|followed|enrolled|recruited|collected|"
+            r"observational)\b",
+        ),
     ),
     # case_control: cases with the outcome compared with controls without it
     _cue(
         CC,
         5,
-        "control controls casecontrol",
-        r"\bcase-?\s?control\b",
-        r"\bcases\s+and\s+(?:\w+\s+)?controls\b",
-        r"\bmatched\s+controls?\b",
-        r"\bcontrols\s+(?:were\s+)?matched\s+(?:for|on|by)\b",
+        ("case casecontrol", r"\bcase-?\s?control\b"),
+        ("cases", r"\bcases\s+and\s+(?:\w+\s+)?controls\b"),
+        ("matched", r"\bmatched\s+controls?\b"),
+        ("controls", r"\bcontrols\s+(?:were\s+)?matched\s+(?:for|on|by)\b"),
     ),
     # cross_sectional: one-time surveys, population data, report databases
-    _cue(CS, 5, "sectional crosssectional", r"\bcross-?\s?sectional\b"),
+    _cue(CS, 5, ("cross crosssectional", r"\bcross-?\s?sectional\b")),
     _cue(
         CS,
         4,
-        "national nsduh nhanes monitoring brfss yrbs yrbss global nesarc npds poison faers "
-        "adverse vaers caers medwatch toxic toxicology drug nflis vigibase eudravigilance "
-        "pharmacovigilance disproportionality reporting spontaneous individual nationwide nhamcs "
-        "nvdrs cdc nationally weighted",
-        r"\b(?:national\s+survey\s+on\s+drug\s+use\s+and\s+health|nsduh|nhanes|monitoring\s+the"
-        r"\s+future|brfss|yrbss?|global\s+drug\s+survey|nesarc|national\s+health\s+interview"
-        r"\s+survey)\b",
-        r"\b(?:national\s+poison\s+data\s+system|npds|poison\s+(?:control\s+|information\s+)?"
-        r"(?:cent(?:er|re)s?)|faers|adverse\s+event\s+reporting\s+system|vaers|caers|medwatch|"
-        r"toxic(?:ology)?\s+surveillance|drug\s+abuse\s+warning\s+network|nflis)\b",
-        r"\b(?:vigibase|eudravigilance|pharmacovigilance|disproportionality|reporting\s+odds\s+"
-        r"ratios?|spontaneous\s+reports|individual\s+case\s+safety\s+reports)\b",
-        r"\b(?:nationwide\s+emergency\s+department\s+sample|national\s+(?:inpatient|emergency\s+"
-        r"department)\s+sample|nhamcs|nvdrs|cdc\s+wonder|national\s+vital\s+statistics|"
-        r"nationally\s+representative|weighted\s+(?:national\s+)?estimates)\b",
+        (
+            "brfss global monitoring national nesarc nhanes nsduh yrbs yrbss",
+            r"\b(?:national\s+survey\s+on\s+drug\s+use\s+and\s+health|nsduh|nhanes|monitoring\s+the"
+            r"\s+future|brfss|yrbss?|global\s+drug\s+survey|nesarc|national\s+health\s+interview"
+            r"\s+survey)\b",
+        ),
+        (
+            "adverse caers drug faers medwatch national nflis npds poison toxic toxicology vaers",
+            r"\b(?:national\s+poison\s+data\s+system|npds|poison\s+(?:control\s+|information\s+)?"
+            r"(?:cent(?:er|re)s?)|faers|adverse\s+event\s+reporting\s+system|vaers|caers|medwatch|"
+            r"toxic(?:ology)?\s+surveillance|drug\s+abuse\s+warning\s+network|nflis)\b",
+        ),
+        (
+            "disproportionality eudravigilance individual pharmacovigilance "
+            "reporting spontaneous vigibase",
+            r"\b(?:vigibase|eudravigilance|pharmacovigilance|disproportionality|reporting\s+odds\s+"
+            r"ratios?|spontaneous\s+reports|individual\s+case\s+safety\s+reports)\b",
+        ),
+        (
+            "cdc national nationally nationwide nhamcs nvdrs weighted",
+            r"\b(?:nationwide\s+emergency\s+department\s+sample|national\s+(?:inpatient|emergency\s+"
+            r"department)\s+sample|nhamcs|nvdrs|cdc\s+wonder|national\s+vital\s+statistics|"
+            r"nationally\s+representative|weighted\s+(?:national\s+)?estimates)\b",
+        ),
     ),
     # A survey is a tool; it implies a cross-sectional design unless people are followed up.
     _cue(
         CS,
         3.5,
-        "survey surveys questionnaire questionnaires scale scales inventory inventories instrument "
-        "instruments factor cronbach consistency psychometric retest validity turk mturk",
-        r"\bsurveys?\s+(?:[\w-]+\s+){0,6}(?:was|were)\s+(?:conducted|completed|administered|"
-        r"distributed|carried\s+out|fielded|deployed|launched|performed|sent|posted)\b",
-        r"\b(?:conducted|administered|completed|distributed|fielded|launched|answered|"
-        r"responded\s+to|took)\s+(?:a|an|the|our)\s+(?:[\w-]+\s+){0,6}(?:survey|questionnaire|"
-        r"scale|inventory|instrument)s?\b",
-        r"\b(?:(?:exploratory|confirmatory)\s+factor\s+analys[ie]s|cronbach|internal\s+"
-        r"consistency|psychometric\s+(?:properties|evaluation|validation)|test-retest|"
-        r"(?:construct|convergent|discriminant)\s+validity)\b",
-        r"\b(?:online|web-based|internet|anonymous|national|nationwide|household|telephone|postal|"
-        r"crowdsourced|community-based|clinical|self-administered|structured|population-based)"
-        r"\s+(?:[\w-]+\s+)?(?:surveys?|questionnaires?)\b",
-        r"\b(?:amazon\s+)?mechanical\s+turk\b",
-        r"\bmturk\b",
+        (
+            "survey surveys",
+            r"\bsurveys?\s+(?:[\w-]+\s+){0,6}(?:was|were)\s+(?:conducted|completed|administered|"
+            r"distributed|carried\s+out|fielded|deployed|launched|performed|sent|posted)\b",
+        ),
+        (
+            "administered answered completed conducted distributed fielded launched responded took "
+            "/ survey surveys questionnaire questionnaires scale scales inventory "
+            "inventorys instrument instruments",
+            r"\b(?:conducted|administered|completed|distributed|fielded|launched|answered|"
+            r"responded\s+to|took)\s+(?:a|an|the|our)\s+(?:[\w-]+\s+){0,6}(?:survey|questionnaire|"
+            r"scale|inventory|instrument)s?\b",
+        ),
+        (
+            "confirmatory construct convergent cronbach discriminant exploratory "
+            "internal psychometric test",
+            r"\b(?:(?:exploratory|confirmatory)\s+factor\s+analys[ie]s|cronbach|internal\s+"
+            r"consistency|psychometric\s+(?:properties|evaluation|validation)|test-retest|"
+            r"(?:construct|convergent|discriminant)\s+validity)\b",
+        ),
+        (
+            "anonymous clinical community crowdsourced household internet national "
+            "nationwide online population postal self structured telephone web",
+            r"\b(?:online|web-based|internet|anonymous|national|nationwide|household|telephone|postal|"
+            r"crowdsourced|community-based|clinical|self-administered|structured|population-based)"
+            r"\s+(?:[\w-]+\s+)?(?:surveys?|questionnaires?)\b",
+        ),
+        ("amazon mechanical", r"\b(?:amazon\s+)?mechanical\s+turk\b"),
+        ("mturk", r"\bmturk\b"),
     ),
     _cue(
         CS,
         3,
-        "identified included analyzed analysed reviewed reported",
         # "A total of 52 exposure cases were identified": a series analysed as a population.
-        r"\b(?:exposures|exposure\s+cases|cases|calls|deaths|reports|decedents)\s+(?:were|was)\s+"
-        r"(?:\w+\s+)?(?:identified|included|analy[sz]ed|reviewed)\b",
-        r"\b(?:exposures?|cases|calls|reports|deaths)\s+(?:\w+\s+){0,3}reported\s+to\b",
+        (
+            "calls cases deaths decedents exposure exposures reports "
+            "/ identified included analysed analyzed reviewed",
+            r"\b(?:exposures|exposure\s+cases|cases|calls|deaths|reports|decedents)\s+(?:were|was)\s+"
+            r"(?:\w+\s+)?(?:identified|included|analy[sz]ed|reviewed)\b",
+        ),
+        (
+            "calls cases deaths exposure exposures reports / reported",
+            r"\b(?:exposures?|cases|calls|reports|deaths)\s+(?:\w+\s+){0,3}reported\s+to\b",
+        ),
     ),
-    _cue(CS, 3, "survey surveys", r"\bsurveys?\b", where="title"),
+    _cue(CS, 3, ("survey surveys", r"\bsurveys?\b"), where="title"),
     _cue(
         CS,
         3,
-        "respondents respondent survey retrospective examiner coroner coroners autopsy "
-        "certificates "
-        "postmortem toxicology",
-        r"\brespondents?\b",
-        r"\bsurvey\s+(?:data|responses|results)\b",
+        ("respondent respondents", r"\brespondents?\b"),
+        ("survey", r"\bsurvey\s+(?:data|responses|results)\b"),
         # Poison-centre / FAERS / medical-examiner series are cross-sectional by rule.
-        r"\bretrospective\s+(?:analysis|review|study|evaluation|examination)\b",
-        r"\b(?:medical\s+examiner|coroners?|autopsy\s+(?:reports|cases|records|database)|death\s+"
-        r"certificates|postmortem\s+(?:toxicology\s+)?(?:reports|cases|records)|toxicology\s+"
-        r"(?:reports|records|database))\b",
+        ("retrospective", r"\bretrospective\s+(?:analysis|review|study|evaluation|examination)\b"),
+        (
+            "autopsy coroner coroners death medical postmortem toxicology",
+            r"\b(?:medical\s+examiner|coroners?|autopsy\s+(?:reports|cases|records|database)|death\s+"
+            r"certificates|postmortem\s+(?:toxicology\s+)?(?:reports|cases|records)|toxicology\s+"
+            r"(?:reports|records|database))\b",
+        ),
     ),
     _cue(
         CS,
         2,
-        "survey surveys convenience snowball quota stratified probability snowballing",
-        r"\bsurveys?\b",
-        r"\b(?:convenience|snowball|quota|stratified|probability)\s+sampl(?:e|es|ing)\b",
-        r"\bsnowballing\b",
+        ("survey surveys", r"\bsurveys?\b"),
+        (
+            "convenience probability quota snowball stratified",
+            r"\b(?:convenience|snowball|quota|stratified|probability)\s+sampl(?:e|es|ing)\b",
+        ),
+        ("snowballing", r"\bsnowballing\b"),
         where="abstract",
     ),
     # qualitative: interviews, focus groups, analysis of texts and online posts
     _cue(
         QUAL,
         5,
-        "qualitative structured semistructured depth focus grounded phenomenological phenomenology "
-        "ethnography ethnographic ethnographically inquiry framework",
-        r"\bqualitative\s+(?:study|studies|research|interviews?|approach|methods?|methodology|"
-        r"design|inquiry|data|analys[ie]s|component|descriptive|exploration|exploratory|"
-        r"content|thematic|case\s+study)\b",
-        r"\bsemi-?\s?structured\s+(?:\w+\s+)?interviews?\b",
-        r"\bin-depth\s+(?:\w+\s+)?interviews?\b",
-        r"\bfocus\s+groups?\b",
-        r"\bgrounded\s+theory\b",
-        r"\binterpre(?:ta)?tive\s+phenomenolog\w+\b",
-        r"\bethnograph\w+\b",
-        r"\bnarrative\s+inquiry\b",
-        r"\bframework\s+analysis\b",
+        (
+            "qualitative",
+            r"\bqualitative\s+(?:study|studies|research|interviews?|approach|methods?|methodology|"
+            r"design|inquiry|data|analys[ie]s|component|descriptive|exploration|exploratory|"
+            r"content|thematic|case\s+study)\b",
+        ),
+        ("semi semistructured", r"\bsemi-?\s?structured\s+(?:\w+\s+)?interviews?\b"),
+        ("in / depth", r"\bin-depth\s+(?:\w+\s+)?interviews?\b"),
+        ("focus", r"\bfocus\s+groups?\b"),
+        ("grounded", r"\bgrounded\s+theory\b"),
+        ("interpretative interpretive", r"\binterpre(?:ta)?tive\s+phenomenolog\w+\b"),
+        ("ethnograph*", r"\bethnograph\w+\b"),
+        ("narrative", r"\bnarrative\s+inquiry\b"),
+        ("framework", r"\bframework\s+analysis\b"),
         # "qualitative analysis of alkaloids" is chemistry.
         veto_after=r"\s+of\s+(?:the\s+)?(?:\w+\s+)?(?:alkaloids?|compounds?|constituents|"
         r"extracts?|samples?|metabolites?|mitragynine)",
@@ -397,95 +487,125 @@ CUES: tuple[Cue, ...] = (
     _cue(
         QUAL,
         4.5,
-        "thematic thematically themes theme content inductive inductively",
-        r"\bthematic(?:ally)?\s+(?:analysis|analy[sz]ed|coding|synthesis)\b",
-        r"\bthemes?\s+(?:that\s+)?(?:emerged|were\s+(?:identified|generated|developed|derived))\b",
-        r"\banaly[sz]ed\s+(?:\w+\s+){0,2}for\s+themes\b",
-        r"\bcontent\s+analysis\b",
-        r"\binductive(?:ly)?\s+(?:coded|coding|analysis)\b",
+        (
+            "thematic thematically",
+            r"\bthematic(?:ally)?\s+(?:analysis|analy[sz]ed|coding|synthesis)\b",
+        ),
+        (
+            "theme themes",
+            r"\bthemes?\s+(?:that\s+)?(?:emerged|were\s+(?:identified|generated|developed|derived))\b",
+        ),
+        ("analysed analyzed", r"\banaly[sz]ed\s+(?:\w+\s+){0,2}for\s+themes\b"),
+        ("content", r"\bcontent\s+analysis\b"),
+        ("inductive inductively", r"\binductive(?:ly)?\s+(?:coded|coding|analysis)\b"),
     ),
     # Analyses of online posts are qualitative by rule, even when they count posts.
     _cue(
         QUAL,
         4.5,
-        "reddit subreddit subreddits twitter tweets youtube facebook instagram tiktok bluelight "
-        "erowid forum forums discussion discussions social community communities cybercommunity "
-        "cybercommunities generated experience trip posts comments threads messages mentions "
-        "narratives testimonials",
-        r"\b(?:reddit|subreddits?|twitter|tweets|youtube|facebook|instagram|tiktok|bluelight|"
-        r"erowid(?:\.org)?|drugs-forum|online\s+forums?|internet\s+forums?|discussion\s+(?:forums?|"
-        r"boards?|threads?)|forum\s+posts|social\s+media\s+(?:posts|data|content|platforms?|"
-        r"discussions?)|online\s+communit(?:y|ies)|cybercommunit(?:y|ies)|online\s+(?:posts|"
-        r"discussions|comments|narratives|testimonials)|user-generated|experience\s+reports|"
-        r"trip\s+reports)\b",
-        r"\b(?:posts|comments|threads|messages|mentions|narratives|testimonials)\s+(?:on|from|"
-        r"posted|were\s+(?:collected|analy[sz]ed|coded|extracted))\b",
+        (
+            "bluelight cybercommunities cybercommunity discussion drugs erowid "
+            "experience facebook forum instagram internet online reddit social "
+            "subreddit subreddits tiktok trip tweets twitter user youtube",
+            r"\b(?:reddit|subreddits?|twitter|tweets|youtube|facebook|instagram|tiktok|bluelight|"
+            r"erowid(?:\.org)?|drugs-forum|online\s+forums?|internet\s+forums?|discussion\s+(?:forums?|"
+            r"boards?|threads?)|forum\s+posts|social\s+media\s+(?:posts|data|content|platforms?|"
+            r"discussions?)|online\s+communit(?:y|ies)|cybercommunit(?:y|ies)|online\s+(?:posts|"
+            r"discussions|comments|narratives|testimonials)|user-generated|experience\s+reports|"
+            r"trip\s+reports)\b",
+        ),
+        (
+            "comments mentions messages narratives posts testimonials threads",
+            r"\b(?:posts|comments|threads|messages|mentions|narratives|testimonials)\s+(?:on|from|"
+            r"posted|were\s+(?:collected|analy[sz]ed|coded|extracted))\b",
+        ),
     ),
     _cue(
         QUAL,
         2,
-        "qualitative interviews interviewed",
-        r"\bqualitative\b(?!ly)",
-        r"\binterview(?:s|ed)\b",
+        ("qualitative", r"\bqualitative\b(?!ly)"),
+        ("interviewed interviews", r"\binterview(?:s|ed)\b"),
     ),
     # case_report: one patient or a small series of described patients
     _cue(
         CASE,
         5,
-        "case report",
-        r"\bcase\s+(?:report|study|series|presentation|description|vignette)s?\b",
-        r"\ba\s+case\s+of\b",
-        r"\breport\s+of\s+(?:a|an|two|three|four|five)\s+(?:\w+\s+)?cases?\b",
+        ("case", r"\bcase\s+(?:report|study|series|presentation|description|vignette)s?\b"),
+        ("a", r"\ba\s+case\s+of\b"),
+        ("report", r"\breport\s+of\s+(?:a|an|two|three|four|five)\s+(?:\w+\s+)?cases?\b"),
         where="title",
     ),
     _cue(
         CASE,
         4,
-        "case report present describe discuss",
-        r"\b(?:this|our|the\s+present|the\s+current|a)\s+case\s+(?:report|series|study|"
-        r"presentation)\b",
-        r"\bcase\s+(?:report|description|presentation|summary|history)\s*:",
-        r"\bin\s+(?:this|our)\s+case\b",
-        r"\bthis\s+(?:case|report)\s+(?:describes|presents|highlights|illustrates|underscores|"
-        r"demonstrates)\b",
-        r"\bwe\s+(?:report|present|describe|discuss)\s+(?:a|an|the|two|three|four|five|one|our|"
-        r"\d)\s+(?:[\w-]+\s+){0,5}?(?:case|cases|patient|patients|man|woman|male|female|boy|"
-        r"girl|infant|neonate|newborn|child|adolescent|individual|death|fatality|fatalities|"
-        r"mother)\b",
-        r"\b(?:report|present|describe)\s+(?:the\s+)?(?:first\s+)?cases?\s+of\b",
-        r"\bthis\s+is\s+the\s+first\s+(?:case\s+)?report\b",
+        (
+            "a our the this / case",
+            r"\b(?:this|our|the\s+present|the\s+current|a)\s+case\s+(?:report|series|study|"
+            r"presentation)\b",
+        ),
+        ("case", r"\bcase\s+(?:report|description|presentation|summary|history)\s*:"),
+        ("in / case", r"\bin\s+(?:this|our)\s+case\b"),
+        (
+            "this / case report",
+            r"\bthis\s+(?:case|report)\s+(?:describes|presents|highlights|illustrates|underscores|"
+            r"demonstrates)\b",
+        ),
+        (
+            "we / report present describe discuss",
+            r"\bwe\s+(?:report|present|describe|discuss)\s+(?:a|an|the|two|three|four|five|one|our|"
+            r"\d)\s+(?:[\w-]+\s+){0,5}?(?:case|cases|patient|patients|man|woman|male|female|boy|"
+            r"girl|infant|neonate|newborn|child|adolescent|individual|death|fatality|fatalities|"
+            r"mother)\b",
+        ),
+        (
+            "describe present report",
+            r"\b(?:report|present|describe)\s+(?:the\s+)?(?:first\s+)?cases?\s+of\b",
+        ),
+        ("this / first", r"\bthis\s+is\s+the\s+first\s+(?:case\s+)?report\b"),
     ),
     _cue(
         CASE,
         3.5,
-        "old his her newborn neonate infant",
         # "a 52-year-old man": one person described, unlike "adults aged 18 years or older".
-        r"\b(?:a|an)\s+(?:\d{1,3}|[a-z]+(?:-[a-z]+)?)[-\s]?(?:year|month|week|day)s?-?\s?old\s+"
-        r"(?:[\w-]+\s+){0,2}(?:man|woman|male|female|boy|girl|patient|gentleman|lady|infant|"
-        r"neonate|veteran|mother|caucasian|african|white|hispanic|asian)\b",
-        r"\b(?:a|an)\s+(?:\w+\s+)?(?:man|woman|male|female|patient)\s+in\s+(?:his|her)\s+(?:\d0s|"
-        r"twenties|thirties|forties|fifties|sixties|seventies|eighties)\b",
-        r"\b(?:a|one)\s+(?:newborn|neonate|term\s+infant|preterm\s+infant|infant)\s+"
-        r"(?:\w+\s+){0,2}(?:was|who|presented|with|born)\b",
+        (
+            "a an",
+            r"\b(?:a|an)\s+(?:\d{1,3}|[a-z]+(?:-[a-z]+)?)[-\s]?(?:year|month|week|day)s?-?\s?old\s+"
+            r"(?:[\w-]+\s+){0,2}(?:man|woman|male|female|boy|girl|patient|gentleman|lady|infant|"
+            r"neonate|veteran|mother|caucasian|african|white|hispanic|asian)\b",
+        ),
+        (
+            "a an / his her",
+            r"\b(?:a|an)\s+(?:\w+\s+)?(?:man|woman|male|female|patient)\s+in\s+(?:his|her)\s+(?:\d0s|"
+            r"twenties|thirties|forties|fifties|sixties|seventies|eighties)\b",
+        ),
+        (
+            "a one / newborn neonate infant",
+            r"\b(?:a|one)\s+(?:newborn|neonate|term\s+infant|preterm\s+infant|infant)\s+"
+            r"(?:\w+\s+){0,2}(?:was|who|presented|with|born)\b",
+        ),
     ),
-    _cue(CASE, 3, "case", r"\bcase\s+(?:series|report)\b", where="abstract"),
+    _cue(CASE, 3, ("case", r"\bcase\s+(?:series|report)\b"), where="abstract"),
     _cue(
         CASE,
         2.5,
-        "presented autopsy postmortem",
-        r"\bpresented\s+to\s+(?:the|our|an)\s+(?:[\w-]+\s+){0,2}(?:department|clinic|hospital|"
-        r"ed|er|emergency)\b",
-        r"\bpresented\s+with\s+(?:a\s+)?(?:[\w-]+\s+){0,3}(?:history|symptoms|signs|"
-        r"complaints?|pain|seizures?)\b",
-        r"\bautopsy\s+(?:findings|revealed|showed)\b",
-        r"\bpostmortem\s+(?:blood|femoral|peripheral|concentrations?)\b",
+        (
+            "presented / department clinic hospital ed er emergency",
+            r"\bpresented\s+to\s+(?:the|our|an)\s+(?:[\w-]+\s+){0,2}(?:department|clinic|hospital|"
+            r"ed|er|emergency)\b",
+        ),
+        (
+            "presented / history symptoms signs complaint complaints pain seizure seizures",
+            r"\bpresented\s+with\s+(?:a\s+)?(?:[\w-]+\s+){0,3}(?:history|symptoms|signs|"
+            r"complaints?|pain|seizures?)\b",
+        ),
+        ("autopsy", r"\bautopsy\s+(?:findings|revealed|showed)\b"),
+        ("postmortem", r"\bpostmortem\s+(?:blood|femoral|peripheral|concentrations?)\b"),
     ),
     # narrative_review: a review without a stated systematic search
     _cue(
         NREV,
         4,
-        "review reviews",
-        r"\breviews?\b",
+        ("review reviews", r"\breviews?\b"),
         where="title",
         # Those are systematic reviews, record-based studies or a case report's literature
         # section, not narrative reviews.
@@ -496,21 +616,42 @@ CUES: tuple[Cue, ...] = (
     _cue(
         NREV,
         3.5,
-        "review reviewed reviews summarize summarise summarized summarised discuss discussed "
-        "discusses highlight highlighted overview summarizes summarises describes outlines "
-        "provides update synthesis",
-        r"\b(?:narrative|literature|comprehensive|critical|mini|brief|clinical|historical|"
-        r"selective|updated|insight)-?\s?review\b",
-        r"\b(?:this|the\s+present|the\s+current|our|present)\s+(?!retrospective|chart|record|"
-        r"systematic|scoping|umbrella|rapid)(?:\w+\s+)?review\b",
-        r"\bwe\s+(?:have\s+)?(?:aim\s+to\s+|will\s+)?(?:review(?:ed)?|summari[sz]ed?|"
-        r"discuss(?:ed)?|highlight(?:ed)?|overview)\b",
-        r"\bwill\s+(?:discuss|review|summari[sz]e|highlight)\b",
-        r"\b(?:this|the\s+present|the\s+current|our)\s+(?:article|paper|manuscript|chapter|"
-        r"overview)\s+(?:reviews|summari[sz]es|discusses|describes|outlines|provides\s+an?"
-        r"\s+(?:overview|update|summary|synthesis))\b",
-        r"\b(?:provide|provides|providing|present|presents)\s+an?\s+(?:brief\s+|comprehensive\s+"
-        r"|integrated\s+|updated\s+|critical\s+|concise\s+)?(?:overview|update|synthesis)\b",
+        (
+            "brief briefreview clinical clinicalreview comprehensive "
+            "comprehensivereview critical criticalreview historical "
+            "historicalreview insight insightreview literature literaturereview "
+            "mini minireview narrative narrativereview selective selectivereview "
+            "updated updatedreview",
+            r"\b(?:narrative|literature|comprehensive|critical|mini|brief|clinical|historical|"
+            r"selective|updated|insight)-?\s?review\b",
+        ),
+        (
+            "our present the this / review",
+            r"\b(?:this|the\s+present|the\s+current|our|present)\s+(?!retrospective|chart|record|"
+            r"systematic|scoping|umbrella|rapid)(?:\w+\s+)?review\b",
+        ),
+        (
+            "we "
+            "/ reviewed review summarised summarized summarise summarize discuss "
+            "discussed highlight highlighted overview",
+            r"\bwe\s+(?:have\s+)?(?:aim\s+to\s+|will\s+)?(?:review(?:ed)?|summari[sz]ed?|"
+            r"discuss(?:ed)?|highlight(?:ed)?|overview)\b",
+        ),
+        (
+            "will / discuss review summarise summarize highlight",
+            r"\bwill\s+(?:discuss|review|summari[sz]e|highlight)\b",
+        ),
+        (
+            "our the this / article paper manuscript chapter overview",
+            r"\b(?:this|the\s+present|the\s+current|our)\s+(?:article|paper|manuscript|chapter|"
+            r"overview)\s+(?:reviews|summari[sz]es|discusses|describes|outlines|provides\s+an?"
+            r"\s+(?:overview|update|summary|synthesis))\b",
+        ),
+        (
+            "present presents provide provides providing / overview update synthesis",
+            r"\b(?:provide|provides|providing|present|presents)\s+an?\s+(?:brief\s+|comprehensive\s+"
+            r"|integrated\s+|updated\s+|critical\s+|concise\s+)?(?:overview|update|synthesis)\b",
+        ),
         veto_before=r"systematic\s+$",
         # "we reviewed the medical records" is a chart review, not a literature review.
         veto_after=r"\s+(?:the\s+)?(?:medical\s+|electronic\s+|health\s+)?(?:records|charts|"
@@ -519,330 +660,416 @@ CUES: tuple[Cue, ...] = (
     _cue(
         NREV,
         3,
-        "review synthesis overview summary",
-        r"\b(?:review|synthesis|overview|summary)\s+of\s+(?:the\s+)?(?:available|current|"
-        r"existing|published|recent)\s+(?:literature|evidence|research|studies|data|knowledge)\b",
+        (
+            "overview review summary synthesis / available current existing published recent",
+            r"\b(?:review|synthesis|overview|summary)\s+of\s+(?:the\s+)?(?:available|current|"
+            r"existing|published|recent)\s+(?:literature|evidence|research|studies|data|knowledge)\b",
+        ),
     ),
     _cue(
         NREV,
         2.5,
-        "overview state current directions update primer",
-        r"\b(?:overview|state\s+of\s+the\s+(?:art|science)|current\s+(?:knowledge|evidence|"
-        r"perspectives?|understanding|status)|future\s+directions|an\s+update|primer)\b",
+        (
+            "an current future overview primer state",
+            r"\b(?:overview|state\s+of\s+the\s+(?:art|science)|current\s+(?:knowledge|evidence|"
+            r"perspectives?|understanding|status)|future\s+directions|an\s+update|primer)\b",
+        ),
         where="title",
     ),
     # animal: in vivo experiments on non-human animals
     _cue(
         ANIMAL,
         4,
-        _SPECIES_WORDS,
-        r"\b" + _SPECIES + r"\s+(?:\(\w+\)\s+)?(?:were|was)\s+(?:[\w-]+\s+){0,3}(?:treated|"
-        r"administered|given|injected|dosed|exposed|fed|gavaged|pretreated|trained|tested|"
-        r"implanted|rendered|randomly|divided|assigned|housed|subjected|allocated|sacrificed|"
-        r"euthani[sz]ed|decapitated|an(?:a)?esthetized|used)\b",
-        r"\b" + _SPECIES + r"\s+(?:received|receiving|treated\s+with|exposed\s+to|injected\s+"
-        r"with)\b",
+        (
+            "animals beagle beagles c caenorhabditis canine canines cynomolgus "
+            "danio dog dogs drosophila ferret ferrets fruit gerbil gerbils goat "
+            "goats guinea hamster hamsters larvae macaque macaques mice minipig "
+            "minipigs monkey monkeys mouse murine nematode nematodes non nonhuman "
+            "piglet piglets primates rabbit rabbits rat rats rhesus rodent rodents "
+            "sheep swine zebrafish",
+            r"\b" + _SPECIES + r"\s+(?:\(\w+\)\s+)?(?:were|was)\s+(?:[\w-]+\s+){0,3}(?:treated|"
+            r"administered|given|injected|dosed|exposed|fed|gavaged|pretreated|trained|tested|"
+            r"implanted|rendered|randomly|divided|assigned|housed|subjected|allocated|sacrificed|"
+            r"euthani[sz]ed|decapitated|an(?:a)?esthetized|used)\b",
+        ),
+        (
+            "animals beagle beagles c caenorhabditis canine canines cynomolgus "
+            "danio dog dogs drosophila ferret ferrets fruit gerbil gerbils goat "
+            "goats guinea hamster hamsters larvae macaque macaques mice minipig "
+            "minipigs monkey monkeys mouse murine nematode nematodes non nonhuman "
+            "piglet piglets primates rabbit rabbits rat rats rhesus rodent rodents "
+            "sheep swine zebrafish",
+            r"\b" + _SPECIES + r"\s+(?:received|receiving|treated\s+with|exposed\s+to|injected\s+"
+            r"with)\b",
+        ),
     ),
     _cue(
         ANIMAL,
         3.5,
-        _SPECIES_WORDS + " model models vivo",
-        r"\b(?:male|female|adult|adolescent|juvenile|pregnant|neonatal|young|aged|naive|"
-        r"wild-type|knockout|transgenic)\s+(?:and\s+female\s+)?(?:[\w/()-]+\s+){0,3}"
-        + _SPECIES
-        + r"\b"
-        + _TISSUE_AFTER,
-        r"\bin\s+" + _SPECIES + r"\b" + _TISSUE_AFTER,
-        r"\b(?:animal|rodent|mouse|mice|rat|murine|zebrafish|invertebrate|in\s+vivo|preclinical|"
-        r"canine|primate)\s+models?\b",
-        r"\bin\s+vivo\b",
+        (
+            "adolescent adult aged female juvenile knockout male naive neonatal "
+            "pregnant transgenic wild young",
+            r"\b(?:male|female|adult|adolescent|juvenile|pregnant|neonatal|young|aged|naive|"
+            r"wild-type|knockout|transgenic)\s+(?:and\s+female\s+)?(?:[\w/()-]+\s+){0,3}"
+            + _SPECIES
+            + r"\b"
+            + _TISSUE_AFTER,
+        ),
+        (
+            "in "
+            "/ mice mouse murine rat rats rodent rodents zebrafish danio dog dogs "
+            "beagle beagles canine canines monkey monkeys macaque macaques rhesus "
+            "primates cynomolgus guinea rabbit rabbits hamster hamsters gerbil "
+            "gerbils piglet piglets swine minipig minipigs sheep goat goats ferret "
+            "ferrets c caenorhabditis nematode nematodes drosophila fruit larvae "
+            "animals",
+            r"\bin\s+" + _SPECIES + r"\b" + _TISSUE_AFTER,
+        ),
+        (
+            "animal canine in invertebrate mice mouse murine preclinical primate "
+            "rat rodent zebrafish "
+            "/ model models",
+            r"\b(?:animal|rodent|mouse|mice|rat|murine|zebrafish|invertebrate|in\s+vivo|preclinical|"
+            r"canine|primate)\s+models?\b",
+        ),
+        ("in / vivo", r"\bin\s+vivo\b"),
     ),
     _cue(
         ANIMAL,
         3.5,
-        "tail tailflick hot hotplate tailpinch forced forcedswim open openfield elevated morris "
-        "place "
-        "self discrimination intellicage rotarod novel light marble von writhing catalepsy "
-        "sucrose passive step climbing jumping",
-        r"\b(?:tail-?\s?flick|hot-?\s?plate|tail-?\s?pinch|forced-?\s?swim(?:ming)?|tail-?\s?"
-        r"suspension|open-?\s?field|elevated\s+plus-?\s?maze|morris\s+water\s+maze|(?:conditioned"
-        r"\s+)?place\s+(?:preference|conditioning|aversion)|self-administration\s+(?:paradigm|"
-        r"procedure|model)|drug\s+discrimination|intellicage|rotarod|novel\s+object|light-dark\s+"
-        r"box|marble-?\s?burying|von\s+frey|writhing\s+test|catalepsy|sucrose\s+preference|"
-        r"passive\s+avoidance|step-down|climbing\s+behavio(?:u)?r|jumping\s+behavio(?:u)?r)\b",
+        (
+            "catalepsy climbing conditioned drug elevated forced forcedswim "
+            "forcedswimming hot hotplate intellicage jumping light marble "
+            "marbleburying morris novel open openfield passive place rotarod self "
+            "step sucrose tail tailflick tailpinch tailsuspension von writhing",
+            r"\b(?:tail-?\s?flick|hot-?\s?plate|tail-?\s?pinch|forced-?\s?swim(?:ming)?|tail-?\s?"
+            r"suspension|open-?\s?field|elevated\s+plus-?\s?maze|morris\s+water\s+maze|(?:conditioned"
+            r"\s+)?place\s+(?:preference|conditioning|aversion)|self-administration\s+(?:paradigm|"
+            r"procedure|model)|drug\s+discrimination|intellicage|rotarod|novel\s+object|light-dark\s+"
+            r"box|marble-?\s?burying|von\s+frey|writhing\s+test|catalepsy|sucrose\s+preference|"
+            r"passive\s+avoidance|step-down|climbing\s+behavio(?:u)?r|jumping\s+behavio(?:u)?r)\b",
+        ),
     ),
     _cue(
         ANIMAL,
         2.5,
-        "kg i s intraperitoneal intraperitoneally intracerebroventricular "
-        "intracerebroventricularly "
-        "intragastric intragastrically gavage",
-        r"\b(?:mg|µg|μg|microg)/kg\b",
-        r"\b(?:i\.p\.|s\.c\.|i\.c\.v\.)",
-        r"\b(?:intraperitoneal(?:ly)?|intracerebroventricular(?:ly)?|intragastric(?:ally)?|"
-        r"oral\s+gavage|by\s+gavage)\b",
+        ("mg microg µg μg", r"\b(?:mg|µg|μg|microg)/kg\b"),
+        ("i s", r"\b(?:i\.p\.|s\.c\.|i\.c\.v\.)"),
+        (
+            "by intracerebroventricular intracerebroventricularly intragastric "
+            "intragastrically intraperitoneal intraperitoneally oral",
+            r"\b(?:intraperitoneal(?:ly)?|intracerebroventricular(?:ly)?|intragastric(?:ally)?|"
+            r"oral\s+gavage|by\s+gavage)\b",
+        ),
     ),
-    _cue(ANIMAL, 2, _SPECIES_WORDS, r"\b" + _SPECIES + r"\b" + _TISSUE_AFTER),
+    _cue(
+        ANIMAL,
+        2,
+        (
+            "animals beagle beagles c caenorhabditis canine canines cynomolgus "
+            "danio dog dogs drosophila ferret ferrets fruit gerbil gerbils goat "
+            "goats guinea hamster hamsters larvae macaque macaques mice minipig "
+            "minipigs monkey monkeys mouse murine nematode nematodes non nonhuman "
+            "piglet piglets primates rabbit rabbits rat rats rhesus rodent rodents "
+            "sheep swine zebrafish",
+            r"\b" + _SPECIES + r"\b" + _TISSUE_AFTER,
+        ),
+    ),
     # in_vitro: cells, receptors, enzymes, chemistry, products, computation
     _cue(
         INVITRO,
         4.5,
-        "silico docking dynamics dynamic quantum density b3lyp qsar pharmacophore computational",
-        r"\bin\s+silico\b",
-        r"\bmolecular\s+docking\b",
-        r"\bdocking\s+(?:studies|study|simulations?|analys[ie]s|scores?)\b",
-        r"\bmolecular\s+dynamics?\b",
-        r"\bdynamic\s+simulations?\b",
-        r"\bquantum\s+chemical\b",
-        r"\bdensity\s+functional\b",
-        r"\bb3lyp\b",
-        r"\bqsar\b",
-        r"\bpharmacophore\b",
-        r"\bcomputational\s+(?:study|analysis|model(?:ing|ling)?|approach|methods?)\b",
+        ("in / silico", r"\bin\s+silico\b"),
+        ("molecular", r"\bmolecular\s+docking\b"),
+        ("docking", r"\bdocking\s+(?:studies|study|simulations?|analys[ie]s|scores?)\b"),
+        ("molecular", r"\bmolecular\s+dynamics?\b"),
+        ("dynamic", r"\bdynamic\s+simulations?\b"),
+        ("quantum", r"\bquantum\s+chemical\b"),
+        ("density", r"\bdensity\s+functional\b"),
+        ("b0lyp", r"\bb3lyp\b"),
+        ("qsar", r"\bqsar\b"),
+        ("pharmacophore", r"\bpharmacophore\b"),
+        (
+            "computational",
+            r"\bcomputational\s+(?:study|analysis|model(?:ing|ling)?|approach|methods?)\b",
+        ),
     ),
     _cue(
         INVITRO,
         4,
-        "developed validated established optimized optimised detection quantification "
-        "quantitation lloq",
-        r"\bmethods?\s+(?:was|were|has\s+been|have\s+been)\s+(?:\w+\s+)?(?:developed|validated|"
-        r"established|optimi[sz]ed)\b",
-        r"\b(?:developed|validated)\s+(?:and\s+validated\s+)?(?:a|an)\s+(?:[\w/-]+\s+){0,5}"
-        r"(?:method|assay)\b",
-        r"\blimits?\s+of\s+(?:detection|quantification|quantitation)\b",
-        r"\blower\s+limit\s+of\s+quantification\b",
-        r"\blloq\b",
-        r"\bvalidated\s+(?:[\w/-]+\s+){0,2}method\b",
-        r"\bsuccessfully\s+validated\b",
+        (
+            "method methods / developed validated established optimised optimized",
+            r"\bmethods?\s+(?:was|were|has\s+been|have\s+been)\s+(?:\w+\s+)?(?:developed|validated|"
+            r"established|optimi[sz]ed)\b",
+        ),
+        (
+            "developed validated / method assay",
+            r"\b(?:developed|validated)\s+(?:and\s+validated\s+)?(?:a|an)\s+(?:[\w/-]+\s+){0,5}"
+            r"(?:method|assay)\b",
+        ),
+        ("limit limits", r"\blimits?\s+of\s+(?:detection|quantification|quantitation)\b"),
+        ("lower", r"\blower\s+limit\s+of\s+quantification\b"),
+        ("lloq", r"\blloq\b"),
+        ("validated", r"\bvalidated\s+(?:[\w/-]+\s+){0,2}method\b"),
+        ("successfully", r"\bsuccessfully\s+validated\b"),
     ),
     _cue(
         INVITRO,
         3.5,
-        "vitro ileum deferens membranes homogenate homogenates slices organ twitch electrically "
-        "vivo "
-        "xenopus products product samples sample supplements supplement preparations preparation "
-        "sequenced genome transcriptome transcriptomes transcriptomic transcriptomics dna "
-        "phylogenetic metabolomics networking testing",
-        r"\bin\s+vitro\b",
-        r"\b(?:isolated\s+)?(?:guinea-?\s?pig|rat|mouse)\s+(?:ileum|vas\s+deferens|brain\s+"
-        r"(?:membranes|homogenates?|slices))\b",
-        r"\bileum\b",
-        r"\bvas\s+deferens\b",
-        r"\borgan\s+bath\b",
-        r"\btwitch\s+contraction\b",
-        r"\belectrically-?\s?(?:stimulated|induced)\b",
-        r"\bex\s+vivo\b",
-        r"\bxenopus\b",
-        r"\b(?:commercial(?:ly)?|marketed|retail|purchased|online)\s+(?:available\s+)?"
-        r"(?:[\w-]+\s+){0,2}(?:products?|samples?|supplements?|preparations?)\s+(?:were|was)\s+"
-        r"(?:\w+\s+)?(?:analy[sz]ed|tested|purchased|obtained|evaluated|screened|examined)\b",
-        r"\bproducts?\s+(?:were|was)\s+(?:purchased|analy[sz]ed|tested)\b",
-        r"\b(?:sequenced|genome\s+(?:sequencing|assembly)|transcriptom\w+|dna\s+barcod\w+|"
-        r"phylogenetic\s+analys[ie]s|untargeted\s+metabolomics|molecular\s+networking)\b",
-        r"\bproduct\s+(?:analys[ie]s|testing)\b",
-        r"\b(?:laboratory|third-party|independent)\s+(?:[\w-]+\s+)?testing\b",
+        ("in / vitro", r"\bin\s+vitro\b"),
+        (
+            "guinea guineapig isolated mouse rat",
+            r"\b(?:isolated\s+)?(?:guinea-?\s?pig|rat|mouse)\s+(?:ileum|vas\s+deferens|brain\s+"
+            r"(?:membranes|homogenates?|slices))\b",
+        ),
+        ("ileum", r"\bileum\b"),
+        ("vas", r"\bvas\s+deferens\b"),
+        ("organ", r"\borgan\s+bath\b"),
+        ("twitch", r"\btwitch\s+contraction\b"),
+        (
+            "electrically electricallyinduced electricallystimulated",
+            r"\belectrically-?\s?(?:stimulated|induced)\b",
+        ),
+        ("ex", r"\bex\s+vivo\b"),
+        ("xenopus", r"\bxenopus\b"),
+        (
+            "commercial commercially marketed online purchased retail",
+            r"\b(?:commercial(?:ly)?|marketed|retail|purchased|online)\s+(?:available\s+)?"
+            r"(?:[\w-]+\s+){0,2}(?:products?|samples?|supplements?|preparations?)\s+(?:were|was)\s+"
+            r"(?:\w+\s+)?(?:analy[sz]ed|tested|purchased|obtained|evaluated|screened|examined)\b",
+        ),
+        ("product products", r"\bproducts?\s+(?:were|was)\s+(?:purchased|analy[sz]ed|tested)\b"),
+        (
+            "dna genome molecular phylogenetic sequenced transcriptom* untargeted",
+            r"\b(?:sequenced|genome\s+(?:sequencing|assembly)|transcriptom\w+|dna\s+barcod\w+|"
+            r"phylogenetic\s+analys[ie]s|untargeted\s+metabolomics|molecular\s+networking)\b",
+        ),
+        ("product", r"\bproduct\s+(?:analys[ie]s|testing)\b"),
+        (
+            "independent laboratory third",
+            r"\b(?:laboratory|third-party|independent)\s+(?:[\w-]+\s+)?testing\b",
+        ),
     ),
     _cue(
         INVITRO,
         3,
-        "cell cells hek hek293 hek293t cho hepg2 hela pc pc12 sy5y caco hcmec hepatocytes oocytes "
-        "transfected mtt assay assays ic50 ec50 ki emax radioligand gtp arrestin forskolin patch "
-        "clamp patchclamp concentration",
-        r"\bcell\s+lines?\b",
-        r"\bcells\s+(?:were|was)\b",
-        r"\b(?:cultured|primary)\s+(?:\w+\s+)?cells\b",
-        r"\bcell\s+(?:culture|viability|death|proliferation)\b",
-        r"\bhek-?\s?293\w*",
-        r"\bcho(?:-k1)?\s+cells\b",
-        r"\bhepg2\b",
-        r"\bhela\b",
-        r"\bpc-?12\b",
-        r"\bsh-sy5y\b",
-        r"\bcaco-2\b",
-        r"\bhcmec/d3\b",
-        r"\bhepatocytes\b",
-        r"\boocytes\b",
-        r"\btransfected\b",
-        r"\bmtt\b",
-        r"\b(?:binding|functional|luminescence|enzyme|enzymatic|radioligand|competition|"
-        r"displacement|cytotoxicity|transport|uptake|reporter|calcium|camp|bret|high-throughput|"
-        r"bidirectional\s+transport)\s+assays?\b",
-        r"\bassays?\s+(?:were|was)\b",
-        r"\bic50\b",
-        r"\bec50\b",
-        r"\bki\s+values?\b",
-        r"\bemax\b",
-        r"\bradioligand\b",
-        r"\bgtp[γg]s\b",
-        r"\b(?:β|beta)-?arrestin\w*",
-        r"\bforskolin\b",
-        r"\bpatch-?\s?clamp\b",
-        r"\bconcentration-?\s?(?:dependent|response)\b",
+        ("cell", r"\bcell\s+lines?\b"),
+        ("cells", r"\bcells\s+(?:were|was)\b"),
+        ("cultured primary / cells", r"\b(?:cultured|primary)\s+(?:\w+\s+)?cells\b"),
+        ("cell", r"\bcell\s+(?:culture|viability|death|proliferation)\b"),
+        ("hek hek000*", r"\bhek-?\s?293\w*"),
+        ("cho", r"\bcho(?:-k1)?\s+cells\b"),
+        ("hepg0", r"\bhepg2\b"),
+        ("hela", r"\bhela\b"),
+        ("pc pc00", r"\bpc-?12\b"),
+        ("sh", r"\bsh-sy5y\b"),
+        ("caco", r"\bcaco-2\b"),
+        ("hcmec", r"\bhcmec/d3\b"),
+        ("hepatocytes", r"\bhepatocytes\b"),
+        ("oocytes", r"\boocytes\b"),
+        ("transfected", r"\btransfected\b"),
+        ("mtt", r"\bmtt\b"),
+        (
+            "bidirectional binding bret calcium camp competition cytotoxicity "
+            "displacement enzymatic enzyme functional high luminescence radioligand "
+            "reporter transport uptake",
+            r"\b(?:binding|functional|luminescence|enzyme|enzymatic|radioligand|competition|"
+            r"displacement|cytotoxicity|transport|uptake|reporter|calcium|camp|bret|high-throughput|"
+            r"bidirectional\s+transport)\s+assays?\b",
+        ),
+        ("assay assays", r"\bassays?\s+(?:were|was)\b"),
+        ("ic00", r"\bic50\b"),
+        ("ec00", r"\bec50\b"),
+        ("ki", r"\bki\s+values?\b"),
+        ("emax", r"\bemax\b"),
+        ("radioligand", r"\bradioligand\b"),
+        ("gtp gtpgs", r"\bgtp[γg]s\b"),
+        ("β beta betaarrestin*", r"\b(?:β|beta)-?arrestin\w*"),
+        ("forskolin", r"\bforskolin\b"),
+        ("patch patchclamp", r"\bpatch-?\s?clamp\b"),
+        (
+            "concentration concentrationdependent concentrationresponse",
+            r"\bconcentration-?\s?(?:dependent|response)\b",
+        ),
     ),
     _cue(
         INVITRO,
         2.5,
-        "binding receptor affinity affinities partial full recombinant cytochrome enzyme "
-        "inhibitory synthesized synthesised synthetic structure semi semisynthetic "
-        "semisynthesis alkaloid alkaloidal chemical phytochemical elemental metal chemotype "
-        "chemotypes heavy extraction cytotoxic cytotoxicity antioxidant antibacterial "
-        "antimicrobial antifungal antiviral disc disk agar minimum extract extracts compound "
-        "compounds alkaloids fraction fractions",
-        r"\bbinding\s+affinit(?:y|ies)\b",
-        r"\breceptor-?\s?binding\b",
-        r"\baffinit(?:y|ies)\s+(?:for|at|to)\b",
-        r"\b(?:partial|full)\s+agonis[mt]\b",
-        r"\brecombinant\b",
-        r"\bcytochrome\s+p450\b",
-        r"\benzyme\s+(?:activity|activities|inhibition|kinetics)\b",
-        r"\binhibitory\s+(?:effects?|activit(?:y|ies)|potency)\b",
-        r"\bsynthesi[sz]ed\b",
-        r"\bsynthetic\s+(?:route|method|strategy)\b",
-        r"\bstructure-activity\b",
-        r"\bsemi-?synthe\w+",
-        r"\b(?:alkaloid(?:al)?|chemical|phytochemical|elemental|metal)\s+(?:content|contents|"
-        r"profiles?|composition|impurities)\b",
-        r"\bchemotypes?\b",
-        r"\bheavy\s+metals?\b",
-        r"\bextraction\b",
-        r"\bcytotoxic(?:ity)?\b",
-        r"\bantioxidant\s+activity\b",
-        r"\b(?:antibacterial|antimicrobial|antifungal|antiviral)\s+(?:activity|effects?|"
-        r"properties)\b",
-        r"\b(?:disc|disk|agar\s+well)\s+diffusion\b",
-        r"\bminimum\s+inhibitory\s+concentrations?\b",
-        r"\b(?:extracts?|compounds?|alkaloids?|fractions?)\s+(?:were|was)\s+(?:\w+\s+)?(?:tested|"
-        r"screened|assayed)\s+(?:for|against|in|on|using)\b",
+        ("binding", r"\bbinding\s+affinit(?:y|ies)\b"),
+        ("receptor receptorbinding", r"\breceptor-?\s?binding\b"),
+        ("affinities affinity", r"\baffinit(?:y|ies)\s+(?:for|at|to)\b"),
+        ("full partial", r"\b(?:partial|full)\s+agonis[mt]\b"),
+        ("recombinant", r"\brecombinant\b"),
+        ("cytochrome", r"\bcytochrome\s+p450\b"),
+        ("enzyme", r"\benzyme\s+(?:activity|activities|inhibition|kinetics)\b"),
+        ("inhibitory", r"\binhibitory\s+(?:effects?|activit(?:y|ies)|potency)\b"),
+        ("synthesised synthesized", r"\bsynthesi[sz]ed\b"),
+        ("synthetic", r"\bsynthetic\s+(?:route|method|strategy)\b"),
+        ("structure", r"\bstructure-activity\b"),
+        ("semi semisynthe*", r"\bsemi-?synthe\w+"),
+        (
+            "alkaloid alkaloidal chemical elemental metal phytochemical",
+            r"\b(?:alkaloid(?:al)?|chemical|phytochemical|elemental|metal)\s+(?:content|contents|"
+            r"profiles?|composition|impurities)\b",
+        ),
+        ("chemotype chemotypes", r"\bchemotypes?\b"),
+        ("heavy", r"\bheavy\s+metals?\b"),
+        ("extraction", r"\bextraction\b"),
+        ("cytotoxic cytotoxicity", r"\bcytotoxic(?:ity)?\b"),
+        ("antioxidant", r"\bantioxidant\s+activity\b"),
+        (
+            "antibacterial antifungal antimicrobial antiviral",
+            r"\b(?:antibacterial|antimicrobial|antifungal|antiviral)\s+(?:activity|effects?|"
+            r"properties)\b",
+        ),
+        ("agar disc disk", r"\b(?:disc|disk|agar\s+well)\s+diffusion\b"),
+        ("minimum", r"\bminimum\s+inhibitory\s+concentrations?\b"),
+        (
+            "alkaloid alkaloids compound compounds extract extracts fraction fractions "
+            "/ tested screened assayed",
+            r"\b(?:extracts?|compounds?|alkaloids?|fractions?)\s+(?:were|was)\s+(?:\w+\s+)?(?:tested|"
+            r"screened|assayed)\s+(?:for|against|in|on|using)\b",
+        ),
     ),
     _cue(
         INVITRO,
         2,
-        "lc hplc uplc uhplc gc hrms mass chromatography chromatographic nmr icp inductively "
-        "spectroscopy spectroscopic tlc hptlc",
-        r"\blc-?ms(?:/ms)?\b",
-        r"\bhplc\b",
-        r"\bu(?:h)?plc\b",
-        r"\bgc-?ms\b",
-        r"\bhrms\b",
-        r"\bmass\s+spectromet\w+",
-        r"\bchromatograph\w+",
-        r"\bnmr\b",
-        r"\bicp-?ms\b",
-        r"\binductively\s+coupled\b",
-        r"\bspectroscop\w+",
-        r"\bh?p?tlc\b",
+        ("lc lcms", r"\blc-?ms(?:/ms)?\b"),
+        ("hplc", r"\bhplc\b"),
+        ("uhplc uplc", r"\bu(?:h)?plc\b"),
+        ("gc gcms", r"\bgc-?ms\b"),
+        ("hrms", r"\bhrms\b"),
+        ("mass", r"\bmass\s+spectromet\w+"),
+        ("chromatograph*", r"\bchromatograph\w+"),
+        ("nmr", r"\bnmr\b"),
+        ("icp icpms", r"\bicp-?ms\b"),
+        ("inductively", r"\binductively\s+coupled\b"),
+        ("spectroscop*", r"\bspectroscop\w+"),
+        ("hptlc htlc ptlc tlc", r"\bh?p?tlc\b"),
     ),
     # opinion: editorials, comments, letters without new data
     _cue(
         OPINION,
         6,
-        "commentary editorial comment letter response reply correspondence viewpoint perspective "
-        "opinion in re author",
-        r"^(?:commentary|editorial|comment|letter|response|reply|correspondence|viewpoint|"
-        r"perspective|opinion|in\s+reply|re|author\s+reply)\b\s*[:.-]",
+        (
+            "author comment commentary correspondence editorial in letter opinion "
+            "perspective re reply response viewpoint",
+            r"^(?:commentary|editorial|comment|letter|response|reply|correspondence|viewpoint|"
+            r"perspective|opinion|in\s+reply|re|author\s+reply)\b\s*[:.-]",
+        ),
         where="title",
     ),
     _cue(
         OPINION,
         4.5,
-        "commentary editorial viewpoint piece position essay brief letter interest dear response",
-        r"\b(?:a|this|our)\s+(?:commentary|editorial|viewpoint|opinion\s+piece|perspective\s+"
-        r"piece|position\s+(?:statement|paper)|essay|policy\s+brief)\b",
-        r"\bletter\s+to\s+the\s+editor\b",
-        r"\bwe\s+read\s+with\s+(?:great\s+)?interest\b",
-        r"\bdear\s+editor\b",
-        r"\bin\s+response\s+to\s+(?:the\s+)?(?:article|letter|paper|commentary)\b",
+        (
+            "a our this / commentary editorial viewpoint opinion perspective position essay policy",
+            r"\b(?:a|this|our)\s+(?:commentary|editorial|viewpoint|opinion\s+piece|perspective\s+"
+            r"piece|position\s+(?:statement|paper)|essay|policy\s+brief)\b",
+        ),
+        ("letter", r"\bletter\s+to\s+the\s+editor\b"),
+        ("we / interest", r"\bwe\s+read\s+with\s+(?:great\s+)?interest\b"),
+        ("dear", r"\bdear\s+editor\b"),
+        (
+            "in / response",
+            r"\bin\s+response\s+to\s+(?:the\s+)?(?:article|letter|paper|commentary)\b",
+        ),
     ),
     _cue(
         OPINION,
         3,
-        "argue contend call expert action",
-        r"\b(?:we|i)\s+(?:argue|contend)\b",
-        r"\bwe\s+call\s+(?:for|on)\b",
-        r"\bexpert\s+(?:forum|panel|meeting|opinion|roundtable)\b",
-        r"\bcalls?\s+to\s+action\b",
+        ("i we / argue contend", r"\b(?:we|i)\s+(?:argue|contend)\b"),
+        ("we / call", r"\bwe\s+call\s+(?:for|on)\b"),
+        ("expert", r"\bexpert\s+(?:forum|panel|meeting|opinion|roundtable)\b"),
+        ("call calls", r"\bcalls?\s+to\s+action\b"),
     ),
     _cue(
         OPINION,
         4.5,
-        "issue colleagues",
-        r"\bin\s+this\s+issue\b",
-        r"\band\s+colleagues\s+(?:report|describe|present|show)\b",
+        ("in / issue", r"\bin\s+this\s+issue\b"),
+        ("and / colleagues", r"\band\s+colleagues\s+(?:report|describe|present|show)\b"),
     ),
     _cue(
         OPINION,
         2.5,
-        "commentary editorial viewpoint why should case time call",
-        r"\b(?:commentary|editorial|viewpoint)\b",
+        ("commentary editorial viewpoint", r"\b(?:commentary|editorial|viewpoint)\b"),
         # Argument in the title: "Why ...", "... should ...", "The case against ...".
-        r"^why\b",
-        r"\bshould\b",
-        r"\bthe\s+case\s+(?:for|against)\b",
-        r"\btime\s+to\b",
-        r"\ba\s+call\s+(?:for|to)\b",
+        ("why", r"^why\b"),
+        ("should", r"\bshould\b"),
+        ("the", r"\bthe\s+case\s+(?:for|against)\b"),
+        ("time", r"\btime\s+to\b"),
+        ("a", r"\ba\s+call\s+(?:for|to)\b"),
         where="title",
     ),
     # other: protocols, guidelines, plant science, anything else
     _cue(
         OTHER,
         5.5,
-        "protocol",
         # "...: protocol for a randomised trial", "a study protocol"; not "a dosing protocol".
-        r"\bprotocol\s+(?:for|of)\s+(?:a|an|the)\b",
-        r"\b(?:study|trial|review)\s+protocol\b",
-        r"^(?:a\s+)?protocol\b",
-        r"\ba\s+protocol\W*$",
+        ("protocol", r"\bprotocol\s+(?:for|of)\s+(?:a|an|the)\b"),
+        ("review study trial", r"\b(?:study|trial|review)\s+protocol\b"),
+        ("a protocol", r"^(?:a\s+)?protocol\b"),
+        ("a", r"\ba\s+protocol\W*$"),
         where="title",
         role="protocol",
     ),
     _cue(
         OTHER,
         4.5,
-        "protocol",
-        r"\b(?:this|the\s+present|our)\s+(?:study\s+|trial\s+)?protocol\b",
-        r"\bprotocol\s+(?:for|of)\s+(?:a|an)\s+(?:[\w-]+\s+){0,5}(?:trial|study|review)\b",
-        r"\bstudy\s+protocol\b",
+        (
+            "our the this / protocol",
+            r"\b(?:this|the\s+present|our)\s+(?:study\s+|trial\s+)?protocol\b",
+        ),
+        (
+            "protocol",
+            r"\bprotocol\s+(?:for|of)\s+(?:a|an)\s+(?:[\w-]+\s+){0,5}(?:trial|study|review)\b",
+        ),
+        ("study / protocol", r"\bstudy\s+protocol\b"),
         role="protocol",
     ),
     _cue(
         OTHER,
         3,
-        "will",
         # Future tense describes a study not yet done.
-        r"\bwill\s+be\s+(?:\w+\s+)?(?:recruited|randomi[sz]ed|enrolled|assessed|measured|"
-        r"collected|conducted|analy[sz]ed|allocated|assigned|followed|compared|evaluated|invited|"
-        r"performed|administered)\b",
-        r"\bwe\s+will\s+(?:recruit|randomi[sz]e|enrol|enroll|assess|measure|collect|conduct|"
-        r"analy[sz]e|compare|evaluate|examine|test|use)\b",
+        (
+            "will "
+            "/ recruited randomised randomized enrolled assessed measured collected "
+            "conducted analysed analyzed allocated assigned followed compared "
+            "evaluated invited performed administered",
+            r"\bwill\s+be\s+(?:\w+\s+)?(?:recruited|randomi[sz]ed|enrolled|assessed|measured|"
+            r"collected|conducted|analy[sz]ed|allocated|assigned|followed|compared|evaluated|invited|"
+            r"performed|administered)\b",
+        ),
+        (
+            "we / will",
+            r"\bwe\s+will\s+(?:recruit|randomi[sz]e|enrol|enroll|assess|measure|collect|conduct|"
+            r"analy[sz]e|compare|evaluate|examine|test|use)\b",
+        ),
         negatable=False,
         role="future",
     ),
     _cue(
         OTHER,
         4.5,
-        "guideline guidelines consensus delphi",
-        r"\bguidelines?\b",
-        r"\bconsensus\s+(?:statement|recommendations)\b",
-        r"\bdelphi\b",
+        ("guideline guidelines", r"\bguidelines?\b"),
+        ("consensus", r"\bconsensus\s+(?:statement|recommendations)\b"),
+        ("delphi", r"\bdelphi\b"),
         where="title",
     ),
     # Horticultural and agronomic experiments on the plant itself fit no listed design.
     _cue(
         OTHER,
         4.5,
-        "fertilizer fertilizers fertiliser fertilisers greenhouse horticulture horticultural "
-        "vegetatively propagation agronomic agronomy irrigation growth photosynthesis "
-        "photosynthetic",
-        r"\bfertili[sz]ers?\b",
-        r"\bgreenhouse\b",
-        r"\bhorticultur\w*",
-        r"\bvegetatively\s+propagated\b",
-        r"\bpropagation\b",
-        r"\bagronom\w*",
-        r"\birrigation\b",
-        r"\bplant\s+growth\b",
-        r"\bgrowth\s+(?:rates?|parameters|performance)\b",
-        r"\bphotosynth\w*",
+        ("fertiliser fertilisers fertilizer fertilizers", r"\bfertili[sz]ers?\b"),
+        ("greenhouse", r"\bgreenhouse\b"),
+        ("horticultur*", r"\bhorticultur\w*"),
+        ("vegetatively", r"\bvegetatively\s+propagated\b"),
+        ("propagation", r"\bpropagation\b"),
+        ("agronom*", r"\bagronom\w*"),
+        ("irrigation", r"\birrigation\b"),
+        ("plant", r"\bplant\s+growth\b"),
+        ("growth", r"\bgrowth\s+(?:rates?|parameters|performance)\b"),
+        ("photosynth*", r"\bphotosynth\w*"),
     ),
 )
 
@@ -907,16 +1134,33 @@ MESH_PREFIX_CUES: tuple[tuple[str, str, float], ...] = (
 )
 
 
-def _index(where: str) -> dict[str, tuple[tuple[int, int], ...]]:
-    """Word -> the (cue, pattern) pairs allowed in `where` that need this word."""
-    index: dict[str, list[tuple[int, int]]] = {}
+@dataclass(frozen=True)
+class CueIndex:
+    """The (cue, pattern) pairs allowed in one place (title or abstract), by first word."""
+
+    by_word: dict[str, tuple[tuple[int, int], ...]]
+    words: frozenset[str]
+    by_prefix: tuple[tuple[str, tuple[int, int]], ...]  # (" " + prefix, pair)
+    by_literal: tuple[tuple[str, tuple[int, int]], ...]
+
+
+def _index(where: str) -> CueIndex:
+    by_word: dict[str, list[tuple[int, int]]] = {}
+    by_prefix, by_literal = [], []
     for i, cue in enumerate(CUES):
-        if cue.where in ("any", where):
-            for j, (_, words) in enumerate(cue.patterns):
-                for word in words:
-                    # Words are matched against the record's words, whose digits read as 0.
-                    index.setdefault(word.translate(DIGITS), []).append((i, j))
-    return {word: tuple(pairs) for word, pairs in index.items()}
+        if cue.where not in ("any", where):
+            continue
+        for j, pattern in enumerate(cue.patterns):
+            for word in pattern.first.words:
+                by_word.setdefault(word, []).append((i, j))
+            by_prefix += [(" " + prefix, (i, j)) for prefix in pattern.first.prefixes]
+            by_literal += [(literal, (i, j)) for literal in pattern.first.literals]
+    return CueIndex(
+        {word: tuple(pairs) for word, pairs in by_word.items()},
+        frozenset(by_word),
+        tuple(by_prefix),
+        tuple(by_literal),
+    )
 
 
 TITLE_INDEX = _index("title")

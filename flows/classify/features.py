@@ -1,37 +1,61 @@
 """What the model reads of a record: word 1-2-grams by sentence, and the rule scores.
 
-The same function serves training (train.py) and classification, so a model is always
-scored on the features it was trained on. Grams never cross a sentence boundary, so each
-gram belongs to one sentence and the sentence that weighs most for a label can be quoted.
+The same record serves training (train.py, which reads `grams`) and classification
+(model.py, which looks the same grams up word by word without building their strings), so
+a model is always scored on the features it was trained on. Grams never cross a sentence
+boundary, so each gram belongs to one sentence and the sentence that weighs most for a
+label can be quoted.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from flows.classify.rules import Hit, find_hits, rule_scores
-from flows.classify.text import DIGITS, WORD_RE, Text
+from flows.classify.text import Text
 
 TITLE = -1  # the sentence number of the title's grams
 TITLE_PREFIX = "t:"  # title words are also features of their own: "t:review"
+TYPE_PREFIX = "pt:"  # and so are publication types: "pt:review"
 
 
 @dataclass
 class Record:
-    """A record read for classification: its texts, grams, cue hits and rule scores."""
+    """A record read for classification: its texts, cue hits and rule scores.
+
+    Its grams, in order: the title's words, its bigrams and its words again as `t:` grams;
+    then each abstract sentence's words and bigrams; then the `pt:` publication types.
+    """
 
     title: Text
     abstract: Text
-    grams: list[str]
-    sentence_of: list[int]  # per gram: its abstract sentence number, or TITLE
+    publication_grams: list[str]  # "pt:" + each publication type, lowercased
     hits: dict[str, list[Hit]]  # the cues that fired, by label, after the hard-case rules
     scores: dict[str, float]  # rule score per label
 
+    @property
+    def title_words(self) -> list[str]:
+        return self.title.words
 
-def _sentence_grams(words: list[str], grams: list[str]) -> None:
-    grams.extend(words)
-    grams.extend(map(" ".join, zip(words, words[1:], strict=False)))
+    @property
+    def sentence_words(self) -> list[list[str]]:
+        return self.abstract.sentence_words
+
+    @cached_property
+    def grams(self) -> list[str]:
+        """Every gram as a string, in order (what training counts)."""
+        words = self.title_words
+        grams = [*words, *_bigrams(words), *(TITLE_PREFIX + w for w in words)]
+        for words in self.sentence_words:
+            grams += words
+            grams += _bigrams(words)
+        return grams + self.publication_grams
+
+
+def _bigrams(words: list[str]) -> list[str]:
+    return list(map(" ".join, zip(words, words[1:], strict=False)))
 
 
 def read_record(
@@ -41,25 +65,7 @@ def read_record(
     mesh_terms: Sequence[str] = (),
 ) -> Record:
     title_text, abstract_text = Text(title), Text(abstract)
-    grams: list[str] = []
-    sentence_of: list[int] = []
-    title_words = WORD_RE.findall(title_text.low.translate(DIGITS))
-    _sentence_grams(title_words, grams)
-    grams.extend([TITLE_PREFIX + w for w in title_words])
-    sentence_of.extend([TITLE] * len(grams))
-    low = abstract_text.low.translate(DIGITS)
-    abstract_words: set[str] = set()
-    for number, (start, end) in enumerate(abstract_text.sentences):
-        words = WORD_RE.findall(low, start, end)
-        abstract_words.update(words)
-        before = len(grams)
-        _sentence_grams(words, grams)
-        sentence_of.extend([number] * (len(grams) - before))
-    for term in publication_types:
-        grams.append("pt:" + term.strip().lower())
-        sentence_of.append(TITLE)
-    hits = find_hits(
-        title_text, abstract_text, title_words, abstract_words, publication_types, mesh_terms
-    )
+    hits = find_hits(title_text, abstract_text, publication_types, mesh_terms)
     scores = rule_scores(hits, abstract_text)
-    return Record(title_text, abstract_text, grams, sentence_of, hits, scores)
+    types = [TYPE_PREFIX + term.strip().lower() for term in publication_types]
+    return Record(title_text, abstract_text, types, hits, scores)

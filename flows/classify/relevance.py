@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from flows.classify.text import Text
+from flows.classify.text import FirstWords, Text, matches
 
 # Why a paper whose text mentions depression is still not depression-relevant: the one table.
 REASONS: dict[str, str] = {
@@ -55,12 +55,16 @@ _MENTION_RE = re.compile(
     r"\bsuicid\w*|\bpsychological\s+distress\b|\binternali[sz]ing\b|"
     r"\bserious\s+mental\s+illness\b|\bkessler\b|\bk-?(?:6|10)\b"
 )
-_MENTION_HINTS = (
-    "depress", "anhedon", "dysthym", "mood", "swim", "suspension", "phq", "ces-d", "madrs",
-    "hamd", "hads", "dass", "beck", "suicid", "distress", "internali", "serious mental",
-    "kessler", "k6", "k10", "k-6", "k-10",
-)  # fmt: skip
+# The words a mention can begin with (text.FirstWords): the regex is tried only there.
+_MENTION_FIRST = FirstWords.parse(
+    "anti antidepress antidepression antidepressions antidepressive antidepressed "
+    "antidepressant antidepressants depress depression depressions depressive depressed "
+    "depressant depressants anhedoni* dysthymi* low mood forced forcedswim forcedswimming "
+    "tail tailsuspension phq phq0 ces madrs hamd hads dass beck suicid* psychological "
+    "internalising internalizing serious kessler k k0 k00"
+)
 _MOOD_RE = re.compile(r"\bmoods?\b")
+_MOOD_FIRST = FirstWords.parse("mood moods")
 _ANXIETY_RE = re.compile(r"\banxi\w*")
 
 # "respiratory depression", "CNS and respiratory depression", "depressed respiration".
@@ -108,12 +112,11 @@ class _Mention:
     exclusion: str  # a REASONS key, "" for a mention that counts
 
 
-def _spans(low: str) -> Iterator[tuple[int, int]]:
-    if not any(hint in low for hint in _MENTION_HINTS):  # cheap test before the regexes
-        return
-    for m in _MENTION_RE.finditer(low):
+def _spans(text: Text) -> Iterator[tuple[int, int]]:
+    low = text.low
+    for m in matches(_MENTION_RE, _MENTION_FIRST, text):
         yield m.span()
-    for m in _MOOD_RE.finditer(low):
+    for m in matches(_MOOD_RE, _MOOD_FIRST, text):
         # Mood counts alongside anxiety ("mood and anxiety symptoms"), not on its own.
         if not low.startswith("mood disorder", m.start()) and not low.startswith(
             "low mood", max(0, m.start() - 4)
@@ -158,7 +161,7 @@ def _in_a_list(low: str, start: int, end: int) -> bool:
 
 def _mentions(title: Text, abstract: Text) -> Iterator[_Mention]:
     for text, in_title in ((title, True), (abstract, False)):
-        for start, end in _spans(text.low):
+        for start, end in _spans(text):
             yield _Mention(text, start, end, in_title, _exclusion(text, start, end, in_title))
 
 
@@ -172,11 +175,17 @@ def depression_relevance(title: Text, abstract: Text, mesh_terms: Sequence[str] 
     for term in mesh_terms:
         if term.split("/")[0].replace("*", "").strip().lower() in DEPRESSION_MESH:
             return Relevance(True, term, "")
-    mentions = list(_mentions(title, abstract))
-    counting = [m for m in mentions if not m.exclusion]
+    mentions = []
+    deciding = None
+    for mention in _mentions(title, abstract):
+        if not mention.exclusion:
+            deciding = mention  # the first mention that counts decides; the rest do not matter
+            break
+        mentions.append(mention)
     passing = [m for m in mentions if m.exclusion in ("background", "passing")]
-    if counting or len(passing) * _PASSING >= 1.0:
-        deciding = (counting or passing)[0]
+    if deciding is None and len(passing) * _PASSING >= 1.0:
+        deciding = passing[0]
+    if deciding is not None:
         if deciding.in_title:
             phrase = deciding.text.quote(0, len(deciding.text.clean))
         else:

@@ -32,8 +32,9 @@ from flows.classify.cues import (
     REVIEW_DESIGNS,
     SR,
     TITLE_INDEX,
+    CueIndex,
 )
-from flows.classify.text import Text
+from flows.classify.text import FirstWords, Text, matches
 from flows.designs import LABELS
 
 
@@ -107,22 +108,31 @@ def negated(text: Text, start: int, end: int) -> bool:
     return _ABSENT_AFTER_RE.search(after) is not None
 
 
-def _text_hits(
-    text: Text,
-    words: Iterable[str],
-    index: dict[str, tuple[tuple[int, int], ...]],
-    in_title: bool,
-) -> list[Hit]:
-    """The first valid match of each cue whose words occur: not vetoed, not negated."""
+def _candidates(text: Text, index: CueIndex) -> list[tuple[int, int]]:
+    """The (cue, pattern) pairs one of whose first words occurs in the text, in order."""
+    by_word = index.by_word
+    pairs = {pair for word in index.words & text.word_set for pair in by_word[word]}
+    tokens, low = text.tokens, text.low
+    pairs.update(pair for prefix, pair in index.by_prefix if prefix in tokens)
+    pairs.update(pair for literal, pair in index.by_literal if literal in low)
+    return sorted(
+        (i, j)
+        for i, j in pairs
+        if (needs := CUES[i].patterns[j].needs) is None or needs.occur_in(text)
+    )
+
+
+def _text_hits(text: Text, index: CueIndex, in_title: bool) -> list[Hit]:
+    """The first valid match of each cue that can match: not vetoed, not negated."""
     low = text.low
-    candidates = sorted({pair for word in index.keys() & words for pair in index[word]})
     hits = []
     done: set[int] = set()
-    for i, j in candidates:
+    for i, j in _candidates(text, index):
         if i in done:
             continue
         cue = CUES[i]
-        for m in cue.patterns[j][0].finditer(low):
+        pattern = cue.patterns[j]
+        for m in matches(pattern.regex, pattern.first, text):
             start, end = m.span()
             if cue.veto_before and cue.veto_before.search(low, max(0, start - 40), start):
                 continue
@@ -163,17 +173,15 @@ def _metadata_hits(publication_types: Sequence[str], mesh_terms: Sequence[str]) 
 def find_hits(
     title: Text,
     abstract: Text,
-    title_words: Iterable[str],
-    abstract_words: Iterable[str],
     publication_types: Sequence[str] = (),
     mesh_terms: Sequence[str] = (),
 ) -> dict[str, list[Hit]]:
     """The cues that fired, by label; one hit per cue (the stronger of title and abstract)."""
     best: dict[object, Hit] = {}
     for hit in (
-        *_text_hits(title, title_words, TITLE_INDEX, in_title=True),
+        *_text_hits(title, TITLE_INDEX, in_title=True),
         *_metadata_hits(publication_types, mesh_terms),
-        *_text_hits(abstract, abstract_words, ABSTRACT_INDEX, in_title=False),
+        *_text_hits(abstract, ABSTRACT_INDEX, in_title=False),
     ):
         if hit.key not in best or hit.weight > best[hit.key].weight:
             best[hit.key] = hit
@@ -192,10 +200,14 @@ def _score(weights: list[float]) -> float:
     return ordered[0] + 0.25 * second + 0.1 * sum(ordered[2:])
 
 
+# ASCII digits: the words of text.py are ASCII, so a number is found where its word starts.
 _LARGE_SERIES_RE = re.compile(
-    r"\b(\d+(?:,\d{3})*|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundreds?)"
+    r"\b([0-9]+(?:,\d{3})*|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundreds?)"
     r"(?:-\w+)?\s+(?:[\w-]+\s+){0,2}(?:patients|participants|subjects|cases|individuals|users|"
     r"respondents|decedents|adults|persons|infants|children|neonates)\b"
+)
+_LARGE_SERIES_FIRST = FirstWords.parse(
+    "0* twenty thirty forty fifty sixty seventy eighty ninety hundred hundreds"
 )
 RESULTS_RE = re.compile(
     r"\bresults?\s*:|\bresults\s+(?:showed|show|indicated?|suggested?|revealed|demonstrated)\b|"
@@ -205,7 +217,7 @@ RESULTS_RE = re.compile(
 
 def _large_series(text: Text) -> bool:
     """Twenty or more people or cases counted in this paper's own sentences."""
-    for m in _LARGE_SERIES_RE.finditer(text.low):
+    for m in matches(_LARGE_SERIES_RE, _LARGE_SERIES_FIRST, text):
         number = m.group(1)
         if number[0].isdigit() and int(number.replace(",", "")) < 20:
             continue

@@ -3,13 +3,22 @@
 Cues and the model read `low` (lowercased, dashes and quotes folded); evidence is quoted
 from the record through `quote`, so what the digest shows is an exact substring of the
 title or abstract, or of its markup-free text when the phrase spans inline markup.
+
+Words are runs of ASCII letters and digits in `low`; every digit reads as 0, so
+"52-year-old" and "61-year-old" are the same words to the model and the cues. `tokens`
+holds them in place (everything else a space), so a word's position is its position in
+`low`, and a regex is tried only where one of the words it can begin with starts
+(`FirstWords`, `matches`) instead of at every character.
 """
 
 from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import cached_property
+from itertools import chain
 
 # A tag, or whitespace that is not one plain space between words.
 _EDIT_RE = re.compile(r"<[^<>]{1,200}>|\s{2,}|[^\S ]")
@@ -18,10 +27,13 @@ _BLOCK_TAG_RE = re.compile(
     r"</?(?:p|br|div|li|ul|ol|h\d|tr|td|table|abstracttext|sec|title|label)\b", re.IGNORECASE
 )
 # Same-length replacements only, so positions in `low` are positions in `clean`.
-_FOLD = str.maketrans("\u2010\u2011\u2012\u2013\u2014\u2212\u2019\u2018\u00a0", "------'' ")
-# Words are runs of letters and digits; every digit reads as 0, so "52-year-old" and
-# "61-year-old" are the same words to the model and the cues.
-WORD_RE = re.compile(r"[a-z0-9]+")
+_FOLD = tuple(
+    zip("\u2010\u2011\u2012\u2013\u2014\u2212\u2019\u2018\u00a0", "------'' ", strict=True)
+)
+# Letters and digits stay (digits as 0); everything else, non-ASCII included, is a space.
+_TOKEN_BYTES = bytes(
+    c if 97 <= c <= 122 or c == 48 else 48 if 49 <= c <= 57 else 32 for c in range(256)
+)
 DIGITS = str.maketrans("123456789", "000000000")
 
 # A sentence ends at . ? ! followed by a space and a capital, digit or bracket; a structured
@@ -29,20 +41,32 @@ DIGITS = str.maketrans("123456789", "000000000")
 _SENTENCE_END_RE = re.compile(
     r"(?<=[.?!])\s+(?=[A-Z0-9(\[\"'])|(?<=\S)\s+(?=[A-Z][A-Za-z ]{2,30}:\s)"
 )
+# Where a sentence end can be: a regex that starts with a character class is searched by
+# the regex engine's fast character scan, and the full pattern is then tried there only.
+_SENTENCE_END_SCOUT_RE = re.compile(r"\s(?:(?<=[.?!]\s)|\s*(?=[A-Z][A-Za-z ]{2,30}:\s))")
 # Clause boundaries inside a sentence, for quoting a long sentence in part.
 _CLAUSE_RE = re.compile(r"[;:,] ")
 LONG_SENTENCE = 240  # characters; longer sentences are quoted by their clauses
 
 
+def word_tokens(low: str) -> str:
+    """`low` with every character that is not an ASCII letter or digit a space, digits 0.
+
+    One character becomes one byte ('?' for anything not ASCII), so positions stay.
+    """
+    return low.encode("ascii", "replace").translate(_TOKEN_BYTES).decode("ascii")
+
+
 class Text:
     """A title or abstract: raw text, markup-free `clean` text and its lowercased `low` form."""
 
-    __slots__ = ("raw", "clean", "low", "_anchors", "__dict__")
+    __slots__ = ("raw", "clean", "low", "_anchors", "_starts_of", "__dict__")
 
     def __init__(self, raw: str) -> None:
         self.raw = raw or ""
         # Pairs (clean position, raw position) just after each edit; empty when clean is raw.
         self._anchors: tuple[list[int], list[int]] = ([], [])
+        self._starts_of: dict[str, list[int]] = {}
         if _EDIT_RE.search(self.raw) or self.raw[:1] == " " or self.raw[-1:] == " ":
             self.clean = self._edited()
         else:
@@ -50,7 +74,12 @@ class Text:
         low = self.clean.lower()
         if len(low) != len(self.clean):  # a few characters lowercase to two
             low = "".join(c if len(c.lower()) != 1 else c.lower() for c in self.clean)
-        self.low = low.translate(_FOLD)
+        if not low.isascii():
+            # str.replace per character present: translate with a table is slow on non-ASCII.
+            for char, folded in _FOLD:
+                if char in low:
+                    low = low.replace(char, folded)
+        self.low = low
 
     def _edited(self) -> str:
         raw = self.raw
@@ -91,11 +120,46 @@ class Text:
         return raw if "<" not in raw and " ".join(raw.split()) == phrase else phrase
 
     @cached_property
+    def tokens(self) -> str:
+        """`low` with only its words left (digits as 0), padded by one space on each side."""
+        return " " + word_tokens(self.low) + " "
+
+    @cached_property
+    def words(self) -> list[str]:
+        """The words, in order."""
+        return self.tokens.split()
+
+    @cached_property
+    def sentence_words(self) -> list[list[str]]:
+        """The words of each sentence."""
+        tokens = self.tokens
+        # tokens is padded by one space: low[start:end] is tokens[start + 1 : end + 1].
+        return [tokens[start + 1 : end + 1].split() for start, end in self.sentences]
+
+    @cached_property
+    def word_set(self) -> frozenset[str]:
+        return frozenset(chain.from_iterable(self.sentence_words))
+
+    def starts_of(self, word: str, prefix: bool = False) -> list[int]:
+        """Positions in `low` where the word starts (or a word beginning with it, `prefix`)."""
+        key = word + "*" if prefix else word
+        found = self._starts_of.get(key)
+        if found is None:
+            tokens, needle = self.tokens, " " + word if prefix else " " + word + " "
+            found = []
+            i = tokens.find(needle)
+            while i != -1:
+                found.append(i)  # the padding space: tokens[i + 1] is low[i]
+                i = tokens.find(needle, i + 1)
+            self._starts_of[key] = found
+        return found
+
+    @cached_property
     def sentences(self) -> list[tuple[int, int]]:
         """(start, end) of each sentence in `clean`, in order."""
         spans = []
         start = 0
-        for m in _SENTENCE_END_RE.finditer(self.clean):
+        for m in _scouted(_SENTENCE_END_RE, _SENTENCE_END_SCOUT_RE, self.clean):
             if m.start() > start:
                 spans.append((start, m.start()))
             start = m.end()
@@ -133,3 +197,75 @@ class Text:
                 left = wider_left
             s, e = left, right
         return self.quote(s, e).rstrip(",;: ")
+
+
+def _scouted(regex: re.Pattern[str], scout: re.Pattern[str], text: str) -> Iterator[re.Match]:
+    """regex.finditer(text), trying regex only where `scout` (which matches wherever regex
+    does) matches: a leading lookbehind or \\b makes the engine try every position."""
+    pos = 0
+    while (hint := scout.search(text, pos)) is not None:
+        m = regex.match(text, hint.start())
+        if m is None:
+            pos = hint.start() + 1
+            continue
+        yield m
+        pos = m.end() if m.end() > m.start() else m.start() + 1
+
+
+@dataclass(frozen=True)
+class FirstWords:
+    """The words a regex's matches can begin with.
+
+    Written as one string: "randomised randomized" (whole words, digits as 0 like the
+    words), "suicid*" (any word beginning so), and "µg" (a match that begins with a
+    character that is not a word's: found in `low` as written).
+    """
+
+    words: frozenset[str]
+    prefixes: tuple[str, ...] = ()
+    literals: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, spec: str) -> FirstWords:
+        words, prefixes, literals = set(), [], []
+        for item in spec.split():
+            if not ("a" <= item[0] <= "z" or "0" <= item[0] <= "9"):
+                literals.append(item)
+            elif item.endswith("*"):
+                prefixes.append(item[:-1].translate(DIGITS))
+            else:
+                words.add(item.translate(DIGITS))
+        return cls(frozenset(words), tuple(prefixes), tuple(literals))
+
+    def occur_in(self, text: Text) -> bool:
+        return (
+            not self.words.isdisjoint(text.word_set)
+            or any(" " + p in text.tokens for p in self.prefixes)
+            or any(lit in text.low for lit in self.literals)
+        )
+
+    def starts(self, text: Text) -> list[int]:
+        """Every position in `low` where one of the words begins, in order."""
+        found = [text.starts_of(w) for w in self.words & text.word_set]
+        found += [text.starts_of(p, prefix=True) for p in self.prefixes]
+        for literal in self.literals:
+            i = text.low.find(literal)
+            while i != -1:
+                found.append([i])
+                i = text.low.find(literal, i + 1)
+        if len(found) == 1:
+            return found[0]
+        return sorted(set(chain.from_iterable(found)))
+
+
+def matches(regex: re.Pattern[str], first: FirstWords, text: Text) -> Iterator[re.Match]:
+    """regex.finditer(text.low), trying regex only where one of its first words begins."""
+    low = text.low
+    pos = 0
+    for start in first.starts(text):
+        if start < pos:
+            continue
+        m = regex.match(low, start)
+        if m is not None:
+            yield m
+            pos = m.end() if m.end() > start else start + 1
