@@ -33,13 +33,14 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from jinja2 import Environment
 
 from flows.designs import BY_LABEL, DESIGNS
 from flows.errors import KratomWatchError
 from flows.evidence import PaperCard, cards, evidence_from_store
+from flows.settings import reports_url
 
 if TYPE_CHECKING:
     from flows.digest import Digest
@@ -336,7 +337,12 @@ def render_index(
 
 
 def write_archive(
-    reports_dir: Path, store: Store, base_url: str | None, now: datetime, env: Environment
+    reports_dir: Path,
+    store: Store,
+    base_url: str | None,
+    now: datetime,
+    env: Environment,
+    searching: tuple[date, date] | None = None,
 ) -> list[Path]:
     """Write the archive's files into reports_dir from the store and the digests there.
 
@@ -345,13 +351,13 @@ def write_archive(
     paths in that order. Same store and folder, byte-identical files, except the evidence
     page's "as of" date.
     """
-    base_url = check_base_url(base_url)
+    base_url = reports_url(base_url)
     from flows import chart  # pandas and matplotlib: imported only when a chart is drawn
 
     reports_dir = Path(reports_dir)
     as_of = now.date()
     latest = chart.latest_plausible_year(as_of)
-    evidence = evidence_from_store(store, as_of, reports_dir)
+    evidence = evidence_from_store(store, as_of, reports_dir, searching)
     files = {
         ARCHIVE_CHART: lambda: chart.design_chart_png(
             store.years_and_designs(), "All papers in the store", latest
@@ -382,26 +388,13 @@ def feed_xml(
     reports_dir: Path, store: Store, base_url: str | None, now: datetime, env: Environment
 ) -> str:
     """feed.xml as it should now read (its `updated` kept when nothing else changed)."""
-    base_url = check_base_url(base_url)
+    base_url = reports_url(base_url)
     listed = feed_entries(store, reports_dir, env, base_url)
     try:
         old = (reports_dir / FEED).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         old = ""
     return render_feed(listed, env, feed_updated(listed, env, base_url, now, old), base_url)
-
-
-def check_base_url(base_url: str | None) -> str | None:
-    """The public address of the reports folder, ending in "/", or None when not set."""
-    if not base_url:
-        return None
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-        raise KratomWatchError(
-            "KRATOM_WATCH_BASE_URL must be the http(s) address the reports folder is served "
-            f"at, such as https://example.org/kratom-watch/, not {base_url!r}"
-        )
-    return base_url if base_url.endswith("/") else base_url + "/"
 
 
 def _absolute(base_url: str | None, name: str) -> str:

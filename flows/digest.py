@@ -146,6 +146,9 @@ class Digest:
     since: date
     until: date
     search: SearchNote | None = None  # None for digests built outside a run (tests, tools)
+    # The store the papers are read from: open until every form is written.
+    store: Store | None = None
+    base_url: str | None = None  # where reports/ is served: links in the e-mail
     relevant: list[Section] = field(default_factory=list)
     other: list[Section] = field(default_factory=list)
     updates: list[UpdateView] = field(default_factory=list)
@@ -262,7 +265,7 @@ def digest_from_store(
     """
     rows = store.in_digest_order(pmids)
     digest = _assemble(rows, store.papers, since, until, updates, limit)
-    digest.search = search
+    digest.search, digest.store = search, store
     return digest
 
 

@@ -207,9 +207,15 @@ class Evidence:
         return self.relevant - len(self.strongest)
 
 
-def evidence_from_store(store: Store, as_of: date, reports_dir: Path | None = None) -> Evidence:
+def evidence_from_store(
+    store: Store,
+    as_of: date,
+    reports_dir: Path | None = None,
+    searching: tuple[date, date] | None = None,
+) -> Evidence:
     """The state of the evidence in `store` as of a day. With `reports_dir`, each listed paper
-    links to the digest that first listed it, when that file is there."""
+    links to the digest that first listed it, when that file is there. `searching` is the
+    window of the run writing the page: stored by now, though the run has not completed."""
     counts = {(label, relevant): n for label, relevant, n in store.design_relevance_counts()}
     designs = [
         DesignCount(d, counts.get((d.label, True), 0), counts.get((d.label, False), 0))
@@ -222,7 +228,7 @@ def evidence_from_store(store: Store, as_of: date, reports_dir: Path | None = No
         _kinds_statement(designs),
         _retractions_statement(strongest),
     ]
-    coverage, backfill = _coverage(store, as_of)
+    coverage, backfill = _coverage(store, as_of, searching)
     return Evidence(
         as_of=as_of,
         papers=sum(counts.values()),
@@ -370,10 +376,13 @@ def _retractions_statement(strongest: list[PaperCard]) -> str:
     )
 
 
-def _coverage(store: Store, as_of: date) -> tuple[list[str], str]:
+def _coverage(
+    store: Store, as_of: date, searching: tuple[date, date] | None
+) -> tuple[list[str], str]:
     """What the store's completed searches covered, and the backfill that would complete it
     ("" when they cover every day from BACKFILL_FROM on)."""
-    windows = sorted((r.since, r.until) for r in store.runs() if r.status == "completed")
+    windows = [(r.since, r.until) for r in store.runs() if r.status == "completed"]
+    windows = sorted(windows + ([searching] if searching else []))
     merged: list[list[date]] = []
     for since, until in windows:
         if merged and since <= merged[-1][1] + timedelta(days=1):

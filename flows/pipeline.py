@@ -28,6 +28,7 @@ from flows.designs import design
 from flows.digest import PaperUpdate
 from flows.errors import KratomWatchError, PubMedError
 from flows.logs import quiet_expected_tracebacks
+from flows.mail import MailParts
 from flows.models import Paper
 from flows.pubmed import SearchResult, WebEnvExpired, WindowTooLarge
 from flows.runs import Collected, DigestPlan, Rendered, RunOptions
@@ -81,9 +82,9 @@ def render(settings: Settings, since: date, until: date, plan: DigestPlan) -> Re
 
 @task(name="send-digest", cache_policy=NONE)
 def send_digest(
-    settings: Settings, run_id: int, key: str, paths: list, subject: str, resend: bool
+    settings: Settings, run_id: int, key: str, parts: MailParts, subject: str, resend: bool
 ) -> list[str]:
-    return runs.send_digest(settings, run_id, key, paths, subject, resend)
+    return runs.send_digest(settings, run_id, key, parts, subject, resend)
 
 
 @flow(name="weekly-digest", log_prints=False)
@@ -183,7 +184,8 @@ def _run(settings: Settings, run_id: int, since: date, until: date, options: Run
     key = runs.digest_key(since, until, plan.pmids, plan.updates)
     if settings.mail is not None and options.send_email:
         subject = runs.mail_subject(since, until, rendered.papers, rendered.relevant)
-        mailed = send_digest(settings, run_id, key, rendered.paths, subject, options.resend)
+        parts = quote(rendered.mail)
+        mailed = send_digest(settings, run_id, key, parts, subject, options.resend)
         logger.info("digest mailed to %d recipient(s)", len(mailed))
     if settings.mail is None or options.send_email:
         # Delivered (or, without mail, written): the updates reached their readers.

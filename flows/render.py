@@ -14,6 +14,7 @@ import re
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import IO
@@ -25,7 +26,6 @@ from flows import archive, exports
 from flows.digest import Digest
 from flows.errors import KratomWatchError
 from flows.mail import ATTACHMENT_LIMIT, Attachment, MailParts
-from flows.models import Paper, YearDesign
 
 
 @cache
@@ -91,7 +91,6 @@ class _MailExtras:
     """What only the e-mail's HTML shows (templates/_mail.html)."""
 
     chart_cid: str  # "" without a chart
-    chart_alt: str
     oversize_note: str
 
 
@@ -121,11 +120,7 @@ def render_mail(
         )
         exports = []
     chart_cid = f"chart.{digest.stem}@kratom-watch"
-    extras = _MailExtras(
-        chart_cid if chart is not None else "",
-        "Papers per publication year, by study design",
-        note,
-    )
+    extras = _MailExtras(chart_cid if chart is not None else "", note)
     text = environment().get_template("digest.txt").render(digest=digest)
     if note:
         text = f"{text.rstrip()}\n\n{note}\n"
@@ -141,36 +136,24 @@ def render_mail(
     )
 
 
-# Until the render step hands MailParts to the send step itself (flows.runs.Rendered), the
-# send step, which is given the paths written, finds the digest behind them here: the last
-# one render_digest wrote in this process, by the path of its HTML.
-_last_rendered: dict[Path, Digest] = {}
-
-
-def rendered_mail(paths: list[Path]) -> MailParts:
-    """The e-mail's parts of the digest render_digest last wrote (`paths`, as it returned)."""
-    digest = _last_rendered.get(paths[0])
-    if digest is None:
-        raise KratomWatchError(f"{paths[0]} was not rendered by this run; cannot mail it")
-    return render_mail(digest, paths)
-
-
 def render_digest(
-    digest: Digest, reports_dir: Path, store_papers: Iterable[Paper | YearDesign] | None = None
+    digest: Digest,
+    reports_dir: Path,
+    *,
+    base_url: str | None = None,
+    now: datetime | None = None,
 ) -> list[Path]:
-    """Write every form of a digest, then rebuild the archive; return the paths written.
+    """Write every form of a digest, then the archive; return the paths written.
 
-    The window's files come first (html, txt, md, csv, ris, png), then reports/index.html and
-    reports/feed.xml. `store_papers` (every paper in the store, or just its year and design)
-    feeds the chart; without it the chart shows the digest's own papers. Same inputs,
-    byte-identical files.
+    The window's files come first (html, txt, md, csv, ris, png: the chart of every paper
+    in the digest's store), then the archive's (flows.archive.write_archive: its charts,
+    evidence.html, index.html, feed.xml). `base_url` makes the feed's links absolute;
+    `now` (default: the current time) dates the evidence page and a changed feed. Same
+    inputs, the same files but for the time the digest says it was written.
     """
     reports_dir = Path(reports_dir)
+    now = now or datetime.now(UTC)
     env = environment()
-    if store_papers is None:
-        chart_papers, chart_title = digest.every_paper(), "Papers in this digest"
-    else:
-        chart_papers, chart_title = list(store_papers), "All papers in the store"
     from flows import chart  # pandas and matplotlib: imported only when a chart is drawn
 
     # Rendered one at a time, and the CSV and RIS straight into their files: a backfill's
@@ -184,7 +167,13 @@ def render_digest(
         ),
         ".csv": lambda f: exports.write_csv(digest, f),
         ".ris": lambda f: exports.write_ris(digest, f),
-        ".png": lambda f: f.write(chart.design_chart_png(chart_papers, chart_title)),
+        ".png": lambda f: f.write(
+            chart.design_chart_png(
+                digest.store.years_and_designs(),
+                "All papers in the store",
+                chart.latest_plausible_year(now.date()),
+            )
+        ),
     }
     try:
         reports_dir.mkdir(parents=True, exist_ok=True)
@@ -196,20 +185,12 @@ def render_digest(
         # The sidecar last: the archive lists a digest only once all its files are there.
         sidecar = archive.sidecar(digest)
         _write_atomically(reports_dir / f"{digest.stem}.json", lambda f: f.write(sidecar))
-        index, feed = archive.render_archive(reports_dir, env)
-        for path, content in (
-            (reports_dir / "index.html", index),
-            (reports_dir / "feed.xml", feed),
-        ):
-            _write_atomically(path, lambda f, content=content: f.write(content))
-            paths.append(path)
     except OSError as error:
         raise KratomWatchError(
             f"cannot write the digest into {reports_dir}: {error.strerror or error}"
         ) from None
-    _last_rendered.clear()
-    _last_rendered[paths[0]] = digest
-    return paths
+    searching = (digest.since, digest.until)
+    return paths + archive.write_archive(reports_dir, digest.store, base_url, now, env, searching)
 
 
 def _write_atomically(path: Path, write: Callable[[IO], None], binary: bool = False) -> None:

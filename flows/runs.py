@@ -26,7 +26,7 @@ from flows.mail import MailParts, build_message, message_id, send_messages
 from flows.models import Listing, Paper
 from flows.parse import read_papers
 from flows.pubmed import EutilsClient, SearchResult
-from flows.render import render_digest, rendered_mail
+from flows.render import render_digest, render_mail
 from flows.settings import MailSettings, Settings
 from flows.store import Delivery, Store, Upserted
 from flows.windows import window_term
@@ -254,6 +254,7 @@ class Rendered:
     relevant: int
     designs: dict[str, int]  # label: papers, in evidence rank
     first: list[Listing]  # the first papers listed (ARTIFACT_ROWS at most), in digest order
+    mail: MailParts | None = None  # the e-mail's parts, when mail is set up
 
 
 def render(settings: Settings, since: date, until: date, plan: DigestPlan) -> Rendered:
@@ -269,7 +270,11 @@ def render(settings: Settings, since: date, until: date, plan: DigestPlan) -> Re
     )
     with open_store(settings) as store:
         digest = digest_from_store(store, plan.pmids, since, until, plan.updates, search=search)
-        paths = render_digest(digest, settings.reports_dir, store.years_and_designs())
+        digest.base_url = settings.base_url
+        paths = render_digest(
+            digest, settings.reports_dir, base_url=settings.base_url, now=datetime.now(settings.tz)
+        )
+        mail = render_mail(digest, paths) if settings.mail is not None else None
     return Rendered(
         paths=paths,
         papers=digest.count,
@@ -281,17 +286,12 @@ def render(settings: Settings, since: date, until: date, plan: DigestPlan) -> Re
             )
             for v in digest.papers[:ARTIFACT_ROWS]
         ],
+        mail=mail,
     )
 
 
 def send_digest(
-    settings: Settings,
-    run_id: int,
-    key: str,
-    paths: list[Path],
-    subject: str,
-    resend: bool,
-    parts: MailParts | None = None,
+    settings: Settings, run_id: int, key: str, parts: MailParts, subject: str, resend: bool
 ) -> list[str]:
     """Mail the digest to each recipient that has not had it yet; returns who got it now.
 
@@ -299,12 +299,11 @@ def send_digest(
     DATA and as delivered after the server's 250; a rerun sends again to everyone not
     delivered (a copy never confirmed, or refused, included) under the same Message-ID.
     `resend` sends everyone a new copy under a new one. `parts` are the renderer's
-    (default: those of the digest render_digest wrote to `paths` in this process).
+    (Rendered.mail).
     """
     mail = settings.mail
     if mail is None:
         return []
-    parts = parts or rendered_mail(paths)
     # One delivery at a time per store: two runs at once cannot both send.
     with delivery_lock(settings.db_path), open_store(settings) as store:
         ids = _message_ids(key, mail, store.deliveries(key), run_id if resend else None)

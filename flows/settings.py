@@ -60,6 +60,7 @@ KNOWN_VARIABLES = frozenset(
         "KRATOM_WATCH_QUERY",
         "KRATOM_WATCH_DB",
         "KRATOM_WATCH_REPORTS",
+        "KRATOM_WATCH_BASE_URL",
         "KRATOM_WATCH_TIMEZONE",
         "KRATOM_WATCH_BATCH_SIZE",
         "KRATOM_WATCH_TIMEOUT",
@@ -144,6 +145,7 @@ class Settings:
     query: str = DEFAULT_QUERY
     db_path: Path = Path("kratom-watch.sqlite")
     reports_dir: Path = Path("reports")
+    base_url: str | None = None  # where reports/ is served, ending in "/": absolute links
     timezone: str = "UTC"
     batch_size: int = 500
     timeout: float = 60.0  # for a whole E-utilities answer, from connecting to the last byte
@@ -238,6 +240,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_email: bool =
         query=query,
         db_path=Path(db_path),
         reports_dir=Path(get("KRATOM_WATCH_REPORTS") or "reports"),
+        base_url=reports_url(get("KRATOM_WATCH_BASE_URL")),
         timezone=timezone,
         batch_size=batch_size,
         timeout=float(_int_setting(get, "KRATOM_WATCH_TIMEOUT", 60, 1, 3600)),
@@ -404,6 +407,19 @@ def _base_url(url: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
         raise SettingsError(
             f"KRATOM_WATCH_EUTILS_URL={url!r} is not an http(s) base URL such as {NCBI_EUTILS_URL}"
+        )
+    return url if url.endswith("/") else url + "/"
+
+
+def reports_url(url: str | None) -> str | None:
+    """The public address the reports folder is served at, ending in "/"; None when unset."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise SettingsError(
+            "KRATOM_WATCH_BASE_URL must be the http(s) address the reports folder is served "
+            f"at, such as https://example.org/kratom-watch/, not {url!r}"
         )
     return url if url.endswith("/") else url + "/"
 

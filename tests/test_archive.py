@@ -179,10 +179,16 @@ def test_the_feed_has_one_entry_per_paper_of_the_digests(published):
 
 def test_rerunning_a_window_replaces_its_entry(published):
     reports, store = published
-    before = {p.name: p.read_bytes() for p in sorted(reports.iterdir())}
+
+    def files() -> dict[str, bytes]:
+        # Less the digest's own chart: it shows the whole store, which grew since that week.
+        chart = f"{digest_name(*WEEKS[1]).removesuffix('.html')}.png"
+        return {p.name: p.read_bytes() for p in sorted(reports.iterdir()) if p.name != chart}
+
+    before = files()
     publish(store, reports, [paper("1", "rct"), paper("2", relevant=False)], WEEKS[1])
     archive(store, reports)
-    assert {p.name: p.read_bytes() for p in sorted(reports.iterdir())} == before
+    assert files() == before
 
     publish(store, reports, [paper("3", "cohort")], WEEKS[1])
     archive(store, reports)

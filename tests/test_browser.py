@@ -4,7 +4,8 @@ DevTools protocol (a websocket on 127.0.0.1; no driver, no browser download).
 Chromium loads only the local file: background networking, sync and component updates are
 off, and the test fails on any request that is not file: or data:. Screenshots are kept
 outside the repository, in $KRATOM_WATCH_SCREENSHOTS or else <temp>/kratom-watch-screenshots
-(digest.png at 800 px wide, digest-375.png as a phone sees it), for a person to look at.
+(digest-1200.png on a desktop, digest-375.png as a phone sees it; the archive and
+the evidence page likewise, from tests/test_evidence.py), for a person to look at.
 """
 
 from __future__ import annotations
@@ -231,13 +232,13 @@ def report(tmp_path_factory) -> tuple[Path, list]:
         PaperUpdate(paper("39001"), "relabelled", "narrative review → systematic review"),
     ]
     folder = tmp_path_factory.mktemp("reports")
-    paths = render_digest(build_digest(papers, SINCE, UNTIL, updates), folder, papers)
+    paths = render_digest(build_digest(papers, SINCE, UNTIL, updates), folder)
     return paths[0], papers
 
 
 def test_digest_renders_in_chromium_with_every_link_and_no_errors(chromium, report):
     html_path, papers = report
-    visit = chromium.open(html_path, width=800)
+    visit = chromium.open(html_path, width=1200)
     try:
         hrefs = visit.evaluate("[...document.querySelectorAll('a[href]')].map(a => a.href)")
         text = visit.evaluate("document.body.innerText")
@@ -248,7 +249,7 @@ def test_digest_renders_in_chromium_with_every_link_and_no_errors(chromium, repo
             " firstSection: document.querySelector('h2').textContent,"
             " italic: document.querySelector('.title i') !== null})"
         )
-        visit.screenshot(OUTPUT / "digest.png")
+        visit.screenshot(OUTPUT / "digest-1200.png")
         problems = visit.problems()
     finally:
         visit.close()
@@ -256,11 +257,14 @@ def test_digest_renders_in_chromium_with_every_link_and_no_errors(chromium, repo
     assert problems == []
     for p in papers:
         assert f"https://pubmed.ncbi.nlm.nih.gov/{p.pmid}/" in hrefs
-    assert not [h for h in hrefs if not h.startswith(("https://pubmed.", "https://doi.org/10."))]
+    # PubMed, doi.org, and the archive's pages beside the digest.
+    beside = {(html_path.parent / name).as_uri() for name in ("evidence.html", "index.html")}
+    outside = [h for h in hrefs if not h.startswith(("https://pubmed.", "https://doi.org/10."))]
+    assert set(outside) == beside
     assert "<script>alert(1)</script>" in text  # shown, not run
     assert facts == {
         "scripts": 0,
-        "images": 0,
+        "images": 1,  # the chart beside it
         "styles": 0,  # everything inlined
         "column": 640,
         "firstSection": "Updates to papers from earlier digests (2)",
@@ -293,7 +297,7 @@ def test_quiet_week_in_chromium(chromium, tmp_path):
     finally:
         visit.close()
     assert problems == []
-    assert "No new papers this week." in text
+    assert "No new papers this week:" in text
 
 
 def test_archive_index_shows_the_chart(chromium, report):
@@ -311,7 +315,7 @@ def test_archive_index_shows_the_chart(chromium, report):
         visit.close()
     assert problems == []
     assert chart == {"loaded": True, "width": 800}
-    assert links == ["Atom feed", "2026-11-02 to 2026-11-08"] + [
+    assert links == ["Atom feed", "The evidence so far", "2026-11-02 to 2026-11-08"] + [
         "HTML",
         "text",
         "Markdown",

@@ -48,6 +48,8 @@ def test_classify_reads_stdin_and_numbers_bad_lines(kw_env):
         "depression_relevant",
         "evidence",
         "confidence",
+        "depression_evidence",
+        "depression_reason",
     }
 
 

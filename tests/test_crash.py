@@ -22,6 +22,7 @@ import pytest
 from click.testing import CliRunner
 
 from flows.cli import cli
+from flows.settings import DEFAULT_QUERY
 from flows.windows import last_complete_week
 from tests.conftest import ROOT, run_cli
 from tests.eutils_server import EutilsServer, corpus_records, load_corpus, stall, together
@@ -66,7 +67,7 @@ def environment(tmp: Path, server: EutilsServer, prefect_env: dict, **extra) -> 
         "KRATOM_WATCH_BATCH_SIZE": "2",
         "KRATOM_WATCH_TIMEOUT": "5",
         "KRATOM_WATCH_RETRY_BACKOFF": "0.05",
-        "KRATOM_WATCH_QUERY": "",
+        "KRATOM_WATCH_QUERY": DEFAULT_QUERY,
         "KRATOM_WATCH_TIMEZONE": "UTC",
         **prefect_env,
     }

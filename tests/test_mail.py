@@ -72,7 +72,7 @@ def make_parts(folder: Path, papers=None, attachment_limit: int | None = None) -
         else papers
     )
     digest = build_digest(papers, SINCE, UNTIL)
-    paths = render_digest(digest, folder / "reports", papers or [paper("9")])
+    paths = render_digest(digest, folder / "reports")
     if attachment_limit is None:
         return render_mail(digest, paths)
     return render_mail(digest, paths, attachment_limit)
@@ -88,7 +88,7 @@ def send(parts: MailParts, resend: bool = False) -> list[str]:
     settings = load_settings()
     with runs.open_store(settings) as store:
         run_id = store.start_run("manual", SINCE, UNTIL, settings.query)
-    return runs.send_digest(settings, run_id, KEY, [], SUBJECT, resend, parts)
+    return runs.send_digest(settings, run_id, KEY, parts, SUBJECT, resend)
 
 
 def deliveries() -> dict[str, tuple[str, str, str | None]]:

@@ -19,7 +19,10 @@ MONDAYS = [date(2026, 11, 9), date(2026, 11, 16), date(2026, 11, 23)]
 
 
 def sent_pmids(message) -> list[str]:
-    (table,) = [p for p in message.iter_attachments() if p.get_filename().endswith(".csv")]
+    tables = [p for p in message.iter_attachments() if p.get_filename().endswith(".csv")]
+    if not tables:  # a quiet week attaches nothing
+        return []
+    (table,) = tables
     return [row["pmid"] for row in csv.DictReader(table.get_content().splitlines())]
 
 
