@@ -15,10 +15,6 @@ the PMID, so it never changes; its digest link is there when that digest's file 
 Links in the feed are absolute when a base URL is given (KRATOM_WATCH_BASE_URL): feed
 readers resolve relative ones inconsistently. Without one they are relative, which readers
 that honour the feed's own address resolve against wherever reports/ is served.
-
-`render_archive` is the index and the per-digest feed from the sidecars alone: what
-flows.render calls until it calls write_archive (then it, Entry.items, the sidecars' items
-and _feed_entry.html can go).
 """
 
 from __future__ import annotations
@@ -30,7 +26,7 @@ import re
 import tempfile
 import uuid
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -38,6 +34,7 @@ from urllib.parse import quote
 from jinja2 import Environment
 
 from flows.designs import BY_LABEL, DESIGNS
+from flows.digest import period
 from flows.errors import KratomWatchError
 from flows.evidence import PaperCard, cards, evidence_from_store
 from flows.settings import reports_url
@@ -84,18 +81,6 @@ def sidecar(digest: Digest) -> str:
                 "other": digest.other_count,
                 "updates": len(digest.updates),
                 "designs": {d.label: n for d, n in digest.design_counts},
-                # For the feed entry's content: what a feed reader lists (the papers the
-                # digest lists, at most flows.digest.LIST_LIMIT).
-                "items": [
-                    {
-                        "pmid": v.paper.pmid,
-                        "title": v.title_text,
-                        "url": v.pubmed_url,
-                        "design": v.label,
-                        "relevant": v.paper.depression_relevant,
-                    }
-                    for v in digest.papers
-                ],
             },
             indent=2,
             ensure_ascii=False,
@@ -115,44 +100,14 @@ class Entry:
     updates: int
     designs: list[tuple[str, int]]  # (heading, count) in evidence rank
     forms: list[tuple[str, str]]  # (file name, form name) of the files present
-    items: list[dict]  # pmid, title (plain text), url, design, relevant
 
     @property
     def href(self) -> str:
         return f"{self.stem}.html"
 
     @property
-    def unlisted(self) -> int:
-        """Papers counted but not in `items` (a digest that hit its listing limit)."""
-        return max(0, self.papers - len(self.items))
-
-    @property
-    def id(self) -> str:
-        return uuid.uuid5(_FEED_NAMESPACE, self.stem).urn
-
-    @property
-    def updated(self) -> str:
-        """The end of the window (RFC 3339): fixed for a window, so reruns change nothing."""
-        return f"{self.until + timedelta(days=1)}T00:00:00Z"
-
-    @property
-    def title(self) -> str:
-        return f"kratom-watch digest {self.since} to {self.until}"
-
-    @property
-    def summary(self) -> str:
-        if not self.papers:
-            text = "No new papers this week."
-        else:
-            s = "s" if self.papers != 1 else ""
-            designs = "; ".join(f"{heading}: {n}" for heading, n in self.designs)
-            text = (
-                f"{self.papers} new paper{s}, {self.relevant} about depression or mood. {designs}."
-            )
-        if self.updates:
-            s = "s" if self.updates != 1 else ""
-            text += f" {self.updates} update{s} to papers from earlier digests."
-        return text
+    def period(self) -> str:
+        return period(self.since, self.until)
 
 
 def entries(reports_dir: Path) -> list[Entry]:
@@ -177,8 +132,6 @@ def _entry(path: Path) -> Entry:
     data = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict) or not isinstance(data.get("designs"), dict):
         raise ValueError("not a digest's sidecar (an object with a designs table)")
-    if not isinstance(data.get("items", []), list):
-        raise ValueError("its items are not a list")
     stem = path.name.removesuffix(".json")
     counts = {label: int(n) for label, n in data["designs"].items()}
     return Entry(
@@ -191,28 +144,12 @@ def _entry(path: Path) -> Entry:
         updates=int(data["updates"]),
         designs=[(d.heading, counts[d.label]) for d in DESIGNS if counts.get(d.label)]
         + [(label, n) for label, n in sorted(counts.items()) if label not in BY_LABEL and n],
-        items=[
-            {
-                "title": str(item["title"]),
-                "url": _pubmed_url(str(item["url"])),
-                "design": str(item["design"]),
-                "relevant": bool(item["relevant"]),
-            }
-            for item in data.get("items", [])
-        ],
         forms=[
             (f"{stem}{suffix}", name)
             for suffix, name in FORMS
             if (path.parent / f"{stem}{suffix}").exists()
         ],
     )
-
-
-def _pubmed_url(url: str) -> str:
-    # The sidecar is a file anyone could edit: only a PubMed address becomes a link.
-    if not re.fullmatch(r"https://pubmed\.ncbi\.nlm\.nih\.gov/[0-9A-Za-z%]+/", url):
-        raise ValueError(f"not a PubMed link: {url!r}")
-    return url
 
 
 # The feed
@@ -421,36 +358,3 @@ def _write_atomically(path: Path, content: str | bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-# The sidecar-only archive flows.render calls until it calls write_archive
-
-
-def render_archive(reports_dir: Path, env: Environment) -> tuple[str, str]:
-    """index.html and a feed of one entry per digest, from the sidecars alone."""
-    listed = entries(reports_dir)
-    chart = next((name for e in listed for name, form in e.forms if form == "chart"), None)
-    index = env.get_template("index.html").render(
-        entries=listed,
-        chart=chart,
-        chart_alt="Papers per publication year by study design, from the newest digest",
-        evidence=None,
-    )
-    feed = [
-        FeedEntry(
-            id=e.id,
-            title=f"{e.title}: "
-            + (
-                f"{e.papers} new paper{'s' if e.papers != 1 else ''}"
-                if e.papers
-                else "no new papers this week"
-            ),
-            updated=e.updated,
-            summary=e.summary,
-            content=env.get_template("_feed_entry.html").render(entry=e),
-            links=(("alternate", e.href, ""),),
-        )
-        for e in listed
-    ]
-    updated = max((e.updated for e in listed), default="1970-01-01T00:00:00Z")
-    return index, render_feed(feed, env, updated)

@@ -209,8 +209,7 @@ class Digest:
 
     @property
     def period(self) -> str:
-        """The window as a reader names it: "this week" for seven days."""
-        return "this week" if (self.until - self.since).days == 6 else "in this window"
+        return period(self.since, self.until)
 
     @property
     def headline(self) -> str:
@@ -233,6 +232,11 @@ class Digest:
             f"This digest lists the first {len(self.papers):,} papers, strongest evidence first; "
             f"the CSV and RIS files hold all {self.count:,}."
         )
+
+
+def period(since: date, until: date) -> str:
+    """A window as a reader names it (templates/_quiet.txt): "this week" for seven days."""
+    return "this week" if (until - since).days == 6 else "in this window"
 
 
 def build_digest(
