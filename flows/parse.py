@@ -21,7 +21,6 @@ import io
 import logging
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date
 
 from lxml import etree
@@ -88,52 +87,6 @@ def iter_papers(source: bytes | io.BufferedIOBase) -> Iterator[Paper]:
                 del parent[0]
     except etree.XMLSyntaxError as error:
         raise PubMedError(f"efetch answered malformed XML: {error}") from None
-
-
-_ARTICLE_START = re.compile(rb"<Pubmed(?:Book)?Article>")
-_SET_START = re.compile(rb"<PubmedArticleSet\b[^>]*>")
-_SET_END = b"</PubmedArticleSet>"
-
-
-@dataclass(frozen=True)
-class Piece:
-    """Some articles of an efetch answer, to be read as a PubmedArticleSet of their own: the
-    answer's head (XML declaration, DOCTYPE, <PubmedArticleSet>), the articles and the
-    closing tag. Views into the answer, so cutting it copies nothing."""
-
-    body: bytes
-    head_end: int
-    start: int
-    end: int
-
-    def parts(self) -> tuple[memoryview, memoryview, bytes]:
-        view = memoryview(self.body)
-        return view[: self.head_end], view[self.start : self.end], _SET_END
-
-    def __bytes__(self) -> bytes:
-        return b"".join(self.parts())
-
-
-def split_answer(body: bytes, articles: int, minimum: int = 0) -> list[Piece]:
-    """An efetch answer of at least `minimum` articles cut into pieces of `articles`
-    articles, to read apart; [] when it is to be read whole.
-
-    In XML text "<" is always escaped, so "<PubmedArticle>" outside a comment or CDATA
-    section is a real start tag. Answers that have either, or an NCBI <ERROR>, or no
-    closing tag after the last article, or anything but whitespace before the first
-    "<PubmedArticle>" are not cut: reading them whole says what is wrong with them.
-    """
-    starts = [m.start() for m in _ARTICLE_START.finditer(body)]
-    end = body.rfind(_SET_END)
-    if len(starts) <= articles or len(starts) < minimum or end < starts[-1]:
-        return []
-    if any(marker in body for marker in (b"<!--", b"<![CDATA[", b"<ERROR")):
-        return []
-    opening = _SET_START.search(body, 0, starts[0])
-    if opening is None or body[opening.end() : starts[0]].strip():
-        return []  # the head would carry an article written otherwise ("<PubmedArticle >")
-    cuts = [*starts[::articles], end]
-    return [Piece(body, starts[0], a, b) for a, b in zip(cuts, cuts[1:], strict=False)]
 
 
 def parse_article(article: etree._Element, number: int = 1) -> Paper:

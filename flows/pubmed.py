@@ -39,7 +39,6 @@ import http.client
 import io
 import logging
 import os
-import random
 import re
 import socket
 import stat
@@ -57,6 +56,7 @@ from typing import TypeVar
 from Bio import Entrez
 from lxml import etree
 
+from flows.backoff import retry_delay
 from flows.errors import PubMedError
 from flows.parse import is_pmid
 from flows.settings import NCBI_EUTILS_URL, Settings
@@ -376,6 +376,12 @@ class WebEnvExpired(PubMedError):
     """The history server forgot our search; search again."""
 
 
+def window_term(query: str, since: date, until: date, field: str = "crdt") -> str:
+    """The PubMed search for `query` over since..until (both days included) on a date field:
+    [crdt] the record's creation in PubMed, [mdat] its last modification."""
+    return f'({query}) AND ("{since:%Y/%m/%d}"[{field}] : "{until:%Y/%m/%d}"[{field}])'
+
+
 class EutilsClient:
     def __init__(
         self,
@@ -412,7 +418,7 @@ class EutilsClient:
         The window is on [crdt], the date the record was created in PubMed,
         both days included; the search is kept on the history server.
         """
-        term = f'({query}) AND ("{since:%Y/%m/%d}"[crdt] : "{until:%Y/%m/%d}"[crdt])'
+        term = window_term(query, since, until, "crdt")
         return self._call(
             "search",
             lambda: Entrez.esearch(
@@ -423,7 +429,7 @@ class EutilsClient:
 
     def search_modified(self, query: str, since: date, until: date) -> SearchResult:
         """PMIDs matching `query` whose PubMed record changed from `since` to `until` ([mdat])."""
-        term = f'({query}) AND ("{since:%Y/%m/%d}"[mdat] : "{until:%Y/%m/%d}"[mdat])'
+        term = window_term(query, since, until, "mdat")
         return self._call(
             "search",
             lambda: Entrez.esearch(
@@ -471,7 +477,7 @@ class EutilsClient:
                         ) from None
                     delay = failure.wait
                     if delay is None:
-                        delay = self.backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)
+                        delay = retry_delay(self.backoff, attempt)
                     log.warning("%s: %s; retrying in %.1f s", name, failure.reason, delay)
                     time.sleep(delay)
         finally:

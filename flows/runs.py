@@ -25,11 +25,10 @@ from flows.findings import finding, study_size
 from flows.mail import MailParts, build_message, message_id, send_messages
 from flows.models import Listing, Paper
 from flows.parse import read_papers
-from flows.pubmed import EutilsClient, SearchResult
+from flows.pubmed import EutilsClient, SearchResult, window_term
 from flows.render import render_digest, render_mail
 from flows.settings import MailSettings, Settings
 from flows.store import Delivery, Store, Upserted
-from flows.windows import window_term
 
 KINDS = ("manual", "scheduled")
 # A backfill's table artifact would carry every paper to the Prefect server.

@@ -1,5 +1,4 @@
-"""Which days a run covers, and how PubMed is asked for them: plain date logic, importable
-without Prefect."""
+"""Which days a run covers: plain date logic, importable without Prefect."""
 
 from __future__ import annotations
 
@@ -8,12 +7,6 @@ from datetime import date, datetime, timedelta
 from flows.errors import KratomWatchError
 from flows.settings import Settings
 from flows.store import Store
-
-
-def window_term(query: str, since: date, until: date, field: str = "crdt") -> str:
-    """The PubMed search for `query` over since..until (both days included) on a date field:
-    [crdt] the record's creation in PubMed, [mdat] its last modification."""
-    return f'({query}) AND ("{since:%Y/%m/%d}"[{field}] : "{until:%Y/%m/%d}"[{field}])'
 
 
 def last_complete_week(today: date) -> tuple[date, date]:
