@@ -9,7 +9,7 @@ import pytest
 
 from flows.errors import PubMedError
 from flows.markup import plain_text, safe_html
-from flows.parse import iter_papers
+from flows.parse import iter_papers, read_papers
 
 EUTILS = Path(__file__).parent / "fixtures" / "eutils"
 
@@ -79,3 +79,33 @@ def test_bad_answers_are_errors(body, message):
 def test_notices_keep_comments_and_corrections_but_not_citations():
     (paper,) = parse("pubmed4.xml")
     assert paper.notices == [("CommentIn", "Gut. 2017 Jun;66(6):1")]
+
+
+def _answer_with_dtd(subset: str, title: str) -> bytes:
+    return (
+        f'<?xml version="1.0"?>\n<!DOCTYPE PubmedArticleSet [ {subset} ]>\n'
+        "<PubmedArticleSet><PubmedArticle><MedlineCitation><PMID>123</PMID><Article>"
+        f"<ArticleTitle>{title}</ArticleTitle></Article></MedlineCitation></PubmedArticle>"
+        "</PubmedArticleSet>"
+    ).encode()
+
+
+def test_an_external_entity_is_never_read(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-CONTENT")
+    body = _answer_with_dtd(f'<!ENTITY xxe SYSTEM "{secret.as_uri()}">', "Title &xxe; end")
+
+    (paper,) = read_papers(body)
+
+    assert "TOP-SECRET-CONTENT" not in paper.title
+
+
+def test_a_billion_laughs_answer_fails_in_one_line_without_expanding():
+    lols = ['<!ENTITY lol0 "lol">'] + [
+        f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10)
+    ]
+    body = _answer_with_dtd(" ".join(lols), "&lol9;")
+
+    with pytest.raises(PubMedError, match="efetch answered malformed XML") as caught:
+        read_papers(body)
+    assert "\n" not in str(caught.value)
