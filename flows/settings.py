@@ -44,8 +44,9 @@ DEFAULT_QUERY = (
     ' OR speciogynine[tiab] OR "mitragynine pseudoindoxyl"[tiab])'
     ' AND ("Depression"[MeSH Terms] OR "Depressive Disorder"[MeSH Terms]'
     ' OR "Antidepressive Agents"[MeSH Terms] OR "Anhedonia"[MeSH Terms] OR "Affect"[MeSH Terms]'
+    ' OR "Mood Disorders"[MeSH Terms] OR "Suicide"[MeSH Terms]'
     " OR depression[tiab] OR depressive[tiab] OR antidepressant*[tiab] OR mood[tiab]"
-    " OR dysphoria[tiab] OR anhedonia[tiab])"
+    " OR dysphoria[tiab] OR anhedonia[tiab] OR suicid*[tiab])"
 )
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
