@@ -279,3 +279,49 @@ def test_next_batch_is_fetched_while_the_last_one_is_read_and_stored(
     for fetch, store in zip(fetches[1:], stores[:-1], strict=True):
         # The fetch of batch i+1 was running while batch i was stored.
         assert fetch.start_time < store.end_time and store.start_time < fetch.end_time
+
+
+def test_an_unexpected_error_is_recorded_as_a_failed_run_with_its_message(
+    prefect_harness, env, monkeypatch
+):
+    from flows import runs
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the digest plan broke")
+
+    monkeypatch.setattr(runs, "plan_digest", broken)
+
+    result = invoke(["run", "--since", str(SINCE), "--until", str(UNTIL), "--no-email"])
+
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "Error: unexpected RuntimeError: the digest plan broke"
+    )
+    with sqlite3.connect(env["KRATOM_WATCH_DB"]) as conn:
+        assert conn.execute("SELECT status, error FROM runs").fetchall() == [
+            ("failed", "unexpected RuntimeError: the digest plan broke")
+        ]
+
+
+def test_when_recording_the_failure_fails_too_the_runs_own_error_is_reported(
+    prefect_harness, env, corpus_server, monkeypatch
+):
+    from flows.errors import StoreError
+    from flows.store import Store
+
+    corpus_server.fail("esearch", error_body("Invalid query: unbalanced parentheses"))
+    real_finish = Store.finish_run
+
+    def finish_run(self, run_id, status, **kwargs):
+        if status == "failed":
+            raise StoreError("cannot write the store: database or disk is full")
+        return real_finish(self, run_id, status, **kwargs)
+
+    monkeypatch.setattr(Store, "finish_run", finish_run)
+
+    result = invoke(["run", "--since", str(SINCE), "--until", str(UNTIL)])
+
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "Error: PubMed rejected the search: Invalid query: unbalanced parentheses"
+    )
