@@ -1,4 +1,12 @@
-"""Synthetic PubMed records for the tests and the benchmarks, made from the corpus.
+"""Factories the tests share (and the benchmarks): papers, published digests, synthetic
+PubMed records. One place, so no test module imports another.
+
+Papers: `paper` is a stored, classified paper with every field a digest shows; `hostile_paper`
+carries markup or a script URL in every field a reader sees. `publish` does what a run does
+with a window's papers (store, record, render), `archive` writes the archive's files, `Clock`
+sets the times the store records.
+
+Synthetic PubMed records, made from the corpus:
 
 Every record is a real row of tests/fixtures/dev.jsonl under a new PMID (from FIRST_PMID),
 created in PubMed on one of `days` consecutive days from FIRST_DAY, so a window of those
@@ -10,9 +18,125 @@ same text and nothing downstream can be served from a cache.
 from __future__ import annotations
 
 import copy
-from datetime import date, timedelta
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
+from flows.archive import write_archive
+from flows.digest import PaperUpdate, digest_from_store
+from flows.evidence import digest_name
+from flows.models import AbstractSection, Paper
+from flows.render import environment, render_digest
+from flows.store import Store
 from tests.eutils_server import SAMPLES, Record, article_xml, load_corpus, record_from_sample
+
+# Papers and digests
+
+SINCE, UNTIL = date(2026, 11, 2), date(2026, 11, 8)
+
+
+def paper(pmid: str, design: str = "cross_sectional", relevant: bool = True, **changes) -> Paper:
+    fields = dict(
+        pmid=pmid,
+        title=f"Paper {pmid} on <i>Mitragyna speciosa</i>",
+        abstract=[AbstractSection("", "Kratom use was surveyed. Most used it for mood. More.")],
+        authors=["Smith J"],
+        journal="J Test",
+        pub_year=2026,
+        entry_date=date(2026, 11, 3),
+        doi=f"10.1000/{pmid}",
+        design=design,
+        depression_relevant=relevant,
+        evidence=["an online survey"],
+        confidence=0.9,
+        finding="Most used it for mood.",
+        study_size=1118,
+        study_size_unit="respondents",
+        study_size_phrase="1,118 respondents",
+        depression_evidence="used it for mood" if relevant else "",
+        depression_reason="" if relevant else "respiratory or CNS depression only",
+    )
+    fields.update(changes)
+    return Paper(**fields)
+
+
+def hostile_paper(pmid: str = "666") -> Paper:
+    """Every field a reader sees carries markup or a script URL that must stay text."""
+    return paper(
+        pmid,
+        title='<script>alert(1)</script> <i>kratom</i> <img src=x onerror="alert(2)">',
+        journal="<b onmouseover=alert(3)>J</b>",
+        evidence=['<a href="javascript:alert(4)">x</a>'],
+        authors=['<img src=x onerror="alert(5)">'],
+        doi="javascript:alert(6)",
+        abstract=[
+            AbstractSection("", "<script>alert(7)</script> Results. [x](javascript:alert(8))")
+        ],
+        finding="<script>alert(9)</script> [y](javascript:alert(10))",
+        depression_evidence="<b>mood</b>",
+    )
+
+
+WEEKS = [
+    (date(2026, 10, 26), date(2026, 11, 1)),
+    (date(2026, 11, 2), date(2026, 11, 8)),
+    (date(2026, 11, 9), date(2026, 11, 15)),
+]
+NOW = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
+LATEST_YEAR = 2027  # next year, for NOW
+
+
+class Clock:
+    """The store's clock: the times it records (runs started, updates noted) are the test's."""
+
+    def __init__(self) -> None:
+        self.now = "2026-11-09T07:00:00+00:00"
+
+    def __call__(self) -> str:
+        return self.now
+
+
+def patch_clock(monkeypatch) -> Clock:
+    clock = Clock()
+    monkeypatch.setattr("flows.store._now", clock)
+    return clock
+
+
+def publish(
+    store: Store,
+    reports: Path,
+    papers: Sequence[Paper],
+    window: tuple[date, date],
+    revisited: Sequence[Paper] = (),
+    render: bool = True,
+) -> None:
+    """What a run does: store its window's papers (and earlier ones fetched again because
+    they changed), record the window's, write the digest with the pending updates.
+
+    With render=False the digest is an empty file of its name: the tests of the feed need
+    only that it is there (render_digest draws a chart each time).
+    """
+    run_id = store.start_run("manual", *window, "kratom")
+    store.upsert_papers([*papers, *revisited], run_id)
+    pmids = [p.pmid for p in papers]
+    store.record_run_papers(run_id, pmids)
+    pending = store.pending_updates()
+    known = {p.pmid: p for p in store.papers(pmid for pmid, _, _ in pending)}
+    updates = [PaperUpdate(known[pmid], kind, detail) for pmid, kind, detail in pending]
+    if render:
+        render_digest(digest_from_store(store, pmids, *window, updates), reports)
+    else:
+        reports.mkdir(parents=True, exist_ok=True)
+        (reports / digest_name(*window)).write_text("")
+    store.finish_run(run_id, "completed", found=len(pmids), stored=len(pmids), new=len(pmids))
+
+
+def archive(store: Store, reports: Path, base_url: str | None = None, now=NOW) -> list[Path]:
+    return write_archive(reports, store, base_url, now, environment())
+
+
+# Synthetic PubMed records
+
 
 FIRST_PMID = 90_000_000
 FIRST_DAY = date(2025, 1, 6)  # a Monday, safely in the past

@@ -4,14 +4,14 @@ import json
 import logging
 import re
 import shutil
-from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import feedparser
 import pytest
 
-from flows.archive import ARCHIVE_CHART, EVIDENCE, entries, write_archive
+from flows.archive import ARCHIVE_CHART, EVIDENCE, entries
 from flows.chart import (
     DESIGN_GROUPS,
     GROUP_OF,
@@ -21,37 +21,20 @@ from flows.chart import (
     year_ticks,
 )
 from flows.designs import LABELS
-from flows.digest import PaperUpdate, digest_from_store
 from flows.errors import KratomWatchError
 from flows.evidence import digest_name
-from flows.models import Paper, YearDesign
-from flows.render import environment, render_digest
+from flows.models import YearDesign
 from flows.store import Store
-from tests.test_digest import hostile_paper, paper
-
-WEEKS = [
-    (date(2026, 10, 26), date(2026, 11, 1)),
-    (date(2026, 11, 2), date(2026, 11, 8)),
-    (date(2026, 11, 9), date(2026, 11, 15)),
-]
-NOW = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
-LATEST_YEAR = 2027  # next year, for NOW
-
-
-class Clock:
-    """The store's clock: the times it records (runs started, updates noted) are the test's."""
-
-    def __init__(self) -> None:
-        self.now = "2026-11-09T07:00:00+00:00"
-
-    def __call__(self) -> str:
-        return self.now
-
-
-def patch_clock(monkeypatch) -> Clock:
-    clock = Clock()
-    monkeypatch.setattr("flows.store._now", clock)
-    return clock
+from tests.factories import (
+    LATEST_YEAR,
+    WEEKS,
+    Clock,
+    archive,
+    hostile_paper,
+    paper,
+    patch_clock,
+    publish,
+)
 
 
 @pytest.fixture
@@ -63,39 +46,6 @@ def clock(monkeypatch) -> Clock:
 def store(tmp_path: Path) -> Iterable[Store]:
     with Store(tmp_path / "kw.sqlite") as store:
         yield store
-
-
-def publish(
-    store: Store,
-    reports: Path,
-    papers: Sequence[Paper],
-    window: tuple[date, date],
-    revisited: Sequence[Paper] = (),
-    render: bool = True,
-) -> None:
-    """What a run does: store its window's papers (and earlier ones fetched again because
-    they changed), record the window's, write the digest with the pending updates.
-
-    With render=False the digest is an empty file of its name: the tests of the feed need
-    only that it is there (render_digest draws a chart each time).
-    """
-    run_id = store.start_run("manual", *window, "kratom")
-    store.upsert_papers([*papers, *revisited], run_id)
-    pmids = [p.pmid for p in papers]
-    store.record_run_papers(run_id, pmids)
-    pending = store.pending_updates()
-    known = {p.pmid: p for p in store.papers(pmid for pmid, _, _ in pending)}
-    updates = [PaperUpdate(known[pmid], kind, detail) for pmid, kind, detail in pending]
-    if render:
-        render_digest(digest_from_store(store, pmids, *window, updates), reports)
-    else:
-        reports.mkdir(parents=True, exist_ok=True)
-        (reports / digest_name(*window)).write_text("")
-    store.finish_run(run_id, "completed", found=len(pmids), stored=len(pmids), new=len(pmids))
-
-
-def archive(store: Store, reports: Path, base_url: str | None = None, now=NOW) -> list[Path]:
-    return write_archive(reports, store, base_url, now, environment())
 
 
 def three_weeks(folder: Path, store: Store, clock: Clock) -> None:

@@ -26,7 +26,7 @@ from websockets.sync.client import connect
 
 from flows.digest import PaperUpdate, build_digest
 from flows.render import render_digest
-from tests.test_digest import SINCE, UNTIL, hostile_paper, paper
+from tests.factories import SINCE, UNTIL, hostile_paper, paper
 
 pytestmark = pytest.mark.slow
 

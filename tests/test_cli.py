@@ -12,7 +12,7 @@ from flows.classify import CLASSIFIER_VERSION
 from flows.cli import cli
 from flows.store import Store
 from tests.conftest import ROOT, run_cli
-from tests.test_store import paper
+from tests.factories import paper
 
 DEV = ROOT / "tests" / "fixtures" / "dev.jsonl"
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import csv
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -10,53 +10,11 @@ import pytest
 from flows.digest import PaperUpdate, build_digest, doi_url, short_authors
 from flows.errors import KratomWatchError
 from flows.exports import digest_csv
-from flows.models import AbstractSection, Paper
+from flows.models import AbstractSection
 from flows.render import render_digest
+from tests.factories import SINCE, UNTIL, hostile_paper, paper
 
-SINCE, UNTIL = date(2026, 11, 2), date(2026, 11, 8)
 NOW = datetime(2026, 11, 9, 7, 0, tzinfo=UTC)
-
-
-def paper(pmid: str, design: str = "cross_sectional", relevant: bool = True, **changes) -> Paper:
-    fields = dict(
-        pmid=pmid,
-        title=f"Paper {pmid} on <i>Mitragyna speciosa</i>",
-        abstract=[AbstractSection("", "Kratom use was surveyed. Most used it for mood. More.")],
-        authors=["Smith J"],
-        journal="J Test",
-        pub_year=2026,
-        entry_date=date(2026, 11, 3),
-        doi=f"10.1000/{pmid}",
-        design=design,
-        depression_relevant=relevant,
-        evidence=["an online survey"],
-        confidence=0.9,
-        finding="Most used it for mood.",
-        study_size=1118,
-        study_size_unit="respondents",
-        study_size_phrase="1,118 respondents",
-        depression_evidence="used it for mood" if relevant else "",
-        depression_reason="" if relevant else "respiratory or CNS depression only",
-    )
-    fields.update(changes)
-    return Paper(**fields)
-
-
-def hostile_paper(pmid: str = "666") -> Paper:
-    """Every field a reader sees carries markup or a script URL that must stay text."""
-    return paper(
-        pmid,
-        title='<script>alert(1)</script> <i>kratom</i> <img src=x onerror="alert(2)">',
-        journal="<b onmouseover=alert(3)>J</b>",
-        evidence=['<a href="javascript:alert(4)">x</a>'],
-        authors=['<img src=x onerror="alert(5)">'],
-        doi="javascript:alert(6)",
-        abstract=[
-            AbstractSection("", "<script>alert(7)</script> Results. [x](javascript:alert(8))")
-        ],
-        finding="<script>alert(9)</script> [y](javascript:alert(10))",
-        depression_evidence="<b>mood</b>",
-    )
 
 
 def test_sections_in_evidence_rank_relevant_first():

@@ -24,9 +24,7 @@ from flows.models import AbstractSection, Paper
 from flows.store import Store
 from tests import test_browser
 from tests.eutils_server import load_corpus
-from tests.factories import FIRST_PMID
-from tests.test_archive import NOW, WEEKS, Clock, archive, patch_clock, publish
-from tests.test_digest import paper
+from tests.factories import FIRST_PMID, NOW, WEEKS, Clock, archive, paper, patch_clock, publish
 
 AS_OF = NOW.date()  # 2026-12-01
 chromium = test_browser.chromium  # the module's headless Chromium fixture

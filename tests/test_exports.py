@@ -11,7 +11,7 @@ from flows.designs import LABELS
 from flows.digest import PaperUpdate, build_digest
 from flows.exports import RIS_TYPES, digest_ris, md_escape, md_inline, md_link
 from flows.render import render_digest
-from tests.test_digest import SINCE, UNTIL, hostile_paper, paper
+from tests.factories import SINCE, UNTIL, hostile_paper, paper
 
 
 def ris_records(papers) -> list[dict]:

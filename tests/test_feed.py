@@ -15,8 +15,7 @@ from flows.archive import feed_xml
 from flows.evidence import digest_name
 from flows.render import environment
 from flows.store import Store
-from tests.test_archive import NOW, WEEKS, Clock, patch_clock, publish
-from tests.test_digest import hostile_paper, paper
+from tests.factories import NOW, WEEKS, Clock, hostile_paper, paper, patch_clock, publish
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 LATER = datetime(2026, 12, 8, 7, 0, tzinfo=UTC)

@@ -31,8 +31,8 @@ from flows.settings import load_settings
 from flows.store import Store
 from tests.conftest import ROOT
 from tests.eutils_server import EutilsServer, corpus_records
+from tests.factories import paper
 from tests.smtp_server import PASSWORD, DripServer, SmtpServer
-from tests.test_digest import paper
 
 SINCE, UNTIL = date(2026, 11, 2), date(2026, 11, 8)
 WINDOW = ["run", "--since", str(SINCE), "--until", str(UNTIL)]
