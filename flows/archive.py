@@ -81,6 +81,12 @@ def sidecar(digest: Digest) -> str:
                 "other": digest.other_count,
                 "updates": len(digest.updates),
                 "designs": {d.label: n for d, n in digest.design_counts},
+                # A scheduled window overlaps the last one: the index says what was new.
+                **(
+                    {"already_sent": digest.search.already_sent}
+                    if digest.search is not None and digest.search.kind == "scheduled"
+                    else {}
+                ),
             },
             indent=2,
             ensure_ascii=False,
@@ -100,6 +106,9 @@ class Entry:
     updates: int
     designs: list[tuple[str, int]]  # (heading, count) in evidence rank
     forms: list[tuple[str, str]]  # (file name, form name) of the files present
+    # For a scheduled digest, records of its window that earlier digests had sent; None
+    # for a rerun of a range, which lists everything in it.
+    already_sent: int | None = None
 
     @property
     def href(self) -> str:
@@ -149,6 +158,7 @@ def _entry(path: Path) -> Entry:
             for suffix, name in FORMS
             if (path.parent / f"{stem}{suffix}").exists()
         ],
+        already_sent=int(data["already_sent"]) if "already_sent" in data else None,
     )
 
 

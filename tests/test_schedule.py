@@ -72,6 +72,16 @@ def test_three_scheduled_weeks_send_every_record_exactly_once(
     assert subjects[0].startswith("kratom-watch 2026-11-02 to 2026-11-08:")
     assert subjects[1].startswith("kratom-watch 2026-11-01 to 2026-11-15:")
     assert subjects[2].startswith("kratom-watch 2026-11-08 to 2026-11-22:")
+    # The overlapping window says honestly what it left out, and the archive marks it.
+    second = smtp.messages[1].message.get_body(("plain",)).get_content()
+    first_week = len(sent_pmids(smtp.messages[0].message))
+    assert (
+        " ".join(second.split()).count(f"{first_week} were in earlier digests and are left out")
+        == 2
+    )  # the headline and "how this digest was made"
+    index = (Path(kw_env["KRATOM_WATCH_REPORTS"]) / "index.html").read_text()
+    assert index.count("scheduled: new since the last digest") == 3
+    assert f"{first_week} records of the window were in earlier digests" in index
 
 
 def test_manual_reruns_change_what_is_sent_only_when_asked(
