@@ -145,7 +145,7 @@ CUES: tuple[Cue, ...] = (
     _cue(
         SR,
         4.5,
-        ("data", r"\bdata\s+sources?\s*:"),
+        ("data / source sources", r"\bdata\s+sources?\s*:"),
         ("design", r"\bdesign\s*:\s*systematic\b"),
         role="systematic",
     ),
@@ -153,7 +153,7 @@ CUES: tuple[Cue, ...] = (
         SR,
         3,
         (
-            "jbi newcastle risk",
+            "jbi newcastle risk / bias ottawa appraisal",
             r"\b(?:risk\s+of\s+bias|newcastle-ottawa|jbi\s+critical\s+appraisal)\b",
         ),
         (
@@ -167,7 +167,10 @@ CUES: tuple[Cue, ...] = (
         3.5,
         # "An electronic search was performed using five major databases", "searched PubMed".
         (
-            "electronic electronically literature review search searched searches searching",
+            "electronic electronically literature review search searched searches searching "
+            "/ database databases pubmed medline embase scopus web psycinfo "
+            "psycarticles cinahl cochrane google ovid lilacs proquest sciencedirect "
+            "ebscohost",
             r"\b(?:searched|searching|search(?:es)?\s+(?:was|were)\s+(?:performed|conducted|"
             r"carried\s+out|run)|electronic(?:ally)?\s+search\w*|literature\s+search\w*|"
             r"search\s+of|review\s+of\s+the)\b[^.]{0,120}?\b" + _DATABASES + r"\b",
@@ -261,7 +264,10 @@ CUES: tuple[Cue, ...] = (
             r"\b(?:not|without)\s+(?:being\s+)?randomi[sz]ed\b",
         ),
         ("unblinded", r"\bunblinded\b"),
-        ("without", r"\bwithout\s+(?:blinding|randomi[sz]ation|a\s+control\s+group)\b"),
+        (
+            "without / blinding randomisation randomization control",
+            r"\bwithout\s+(?:blinding|randomi[sz]ation|a\s+control\s+group)\b",
+        ),
         ("uncontrolled", r"\buncontrolled\s+(?:trial|study)\b"),
         negatable=False,
     ),
@@ -286,7 +292,7 @@ CUES: tuple[Cue, ...] = (
         NRT,
         3,
         (
-            "dosing experimental human laboratory",
+            "dosing experimental human laboratory / laboratory session sessions",
             r"\b(?:human\s+laboratory|laboratory\s+sessions?|dosing\s+sessions?|experimental\s+"
             r"sessions?)\b",
         ),
@@ -296,7 +302,7 @@ CUES: tuple[Cue, ...] = (
             r"\bpharmacokinetics?\s+(?:\w+\s+){0,3}in\s+(?:\w+\s+){0,2}(?:humans|volunteers|"
             r"participants|subjects|adults)\b",
         ),
-        ("first", r"\bfirst-in-human\b"),
+        ("first / human", r"\bfirst-in-human\b"),
     ),
     # cohort: people followed over time
     _cue(
@@ -305,7 +311,8 @@ CUES: tuple[Cue, ...] = (
         ("cohort", r"\bcohort\s+(?:study|studies|design|analysis)\b"),
         (
             "birth historical inception longitudinal matched population prospective "
-            "registry retrospective",
+            "registry retrospective "
+            "/ cohort",
             r"\b(?:prospective|retrospective|longitudinal|population-based|birth|matched|"
             r"historical|inception|registry-based)\s+cohort\b",
         ),
@@ -322,7 +329,7 @@ CUES: tuple[Cue, ...] = (
         ("followed", r"\bfollowed\s+(?:up\s+)?(?:prospectively|longitudinally)\b"),
         ("lost", r"\blost\s+to\s+follow-?\s?up\b"),
         (
-            "average mean median",
+            "average mean median / follow followup",
             r"\b(?:median|mean|average)\s+(?:duration\s+of\s+)?follow-?\s?up\b",
         ),
         ("hazard", r"\bhazard\s+ratios?\b"),
@@ -353,7 +360,7 @@ CUES: tuple[Cue, ...] = (
         CC,
         5,
         ("case casecontrol", r"\bcase-?\s?control\b"),
-        ("cases", r"\bcases\s+and\s+(?:\w+\s+)?controls\b"),
+        ("cases / controls", r"\bcases\s+and\s+(?:\w+\s+)?controls\b"),
         ("matched", r"\bmatched\s+controls?\b"),
         ("controls", r"\bcontrols\s+(?:were\s+)?matched\s+(?:for|on|by)\b"),
     ),
@@ -363,20 +370,25 @@ CUES: tuple[Cue, ...] = (
         CS,
         4,
         (
-            "brfss global monitoring national nesarc nhanes nsduh yrbs yrbss",
+            "brfss global monitoring national nesarc nhanes nsduh yrbs yrbss "
+            "/ nsduh nhanes future brfss yrbs yrbss survey nesarc",
             r"\b(?:national\s+survey\s+on\s+drug\s+use\s+and\s+health|nsduh|nhanes|monitoring\s+the"
             r"\s+future|brfss|yrbss?|global\s+drug\s+survey|nesarc|national\s+health\s+interview"
             r"\s+survey)\b",
         ),
         (
-            "adverse caers drug faers medwatch national nflis npds poison toxic toxicology vaers",
+            "adverse caers drug faers medwatch national nflis npds poison toxic toxicology vaers "
+            "/ poison npds faers reporting vaers caers medwatch surveillance "
+            "warning nflis",
             r"\b(?:national\s+poison\s+data\s+system|npds|poison\s+(?:control\s+|information\s+)?"
             r"(?:cent(?:er|re)s?)|faers|adverse\s+event\s+reporting\s+system|vaers|caers|medwatch|"
             r"toxic(?:ology)?\s+surveillance|drug\s+abuse\s+warning\s+network|nflis)\b",
         ),
         (
             "disproportionality eudravigilance individual pharmacovigilance "
-            "reporting spontaneous vigibase",
+            "reporting spontaneous vigibase "
+            "/ vigibase eudravigilance pharmacovigilance disproportionality odds "
+            "reports",
             r"\b(?:vigibase|eudravigilance|pharmacovigilance|disproportionality|reporting\s+odds\s+"
             r"ratios?|spontaneous\s+reports|individual\s+case\s+safety\s+reports)\b",
         ),
@@ -406,14 +418,17 @@ CUES: tuple[Cue, ...] = (
         ),
         (
             "confirmatory construct convergent cronbach discriminant exploratory "
-            "internal psychometric test",
+            "internal psychometric test "
+            "/ factor cronbach consistency properties evaluation validation retest "
+            "validity",
             r"\b(?:(?:exploratory|confirmatory)\s+factor\s+analys[ie]s|cronbach|internal\s+"
             r"consistency|psychometric\s+(?:properties|evaluation|validation)|test-retest|"
             r"(?:construct|convergent|discriminant)\s+validity)\b",
         ),
         (
             "anonymous clinical community crowdsourced household internet national "
-            "nationwide online population postal self structured telephone web",
+            "nationwide online population postal self structured telephone web "
+            "/ survey surveys questionnaire questionnaires",
             r"\b(?:online|web-based|internet|anonymous|national|nationwide|household|telephone|postal|"
             r"crowdsourced|community-based|clinical|self-administered|structured|population-based)"
             r"\s+(?:[\w-]+\s+)?(?:surveys?|questionnaires?)\b",
@@ -445,7 +460,9 @@ CUES: tuple[Cue, ...] = (
         # Poison-centre / FAERS / medical-examiner series are cross-sectional by rule.
         ("retrospective", r"\bretrospective\s+(?:analysis|review|study|evaluation|examination)\b"),
         (
-            "autopsy coroner coroners death medical postmortem toxicology",
+            "autopsy coroner coroners death medical postmortem toxicology "
+            "/ examiner coroner coroners reports cases records database "
+            "certificates",
             r"\b(?:medical\s+examiner|coroners?|autopsy\s+(?:reports|cases|records|database)|death\s+"
             r"certificates|postmortem\s+(?:toxicology\s+)?(?:reports|cases|records)|toxicology\s+"
             r"(?:reports|records|database))\b",
@@ -506,7 +523,12 @@ CUES: tuple[Cue, ...] = (
         (
             "bluelight cybercommunities cybercommunity discussion drugs erowid "
             "experience facebook forum instagram internet online reddit social "
-            "subreddit subreddits tiktok trip tweets twitter user youtube",
+            "subreddit subreddits tiktok trip tweets twitter user youtube "
+            "/ reddit subreddit subreddits twitter tweets youtube facebook "
+            "instagram tiktok bluelight erowid forum forums board boards thread "
+            "threads posts media community communities cybercommunity "
+            "cybercommunities discussions comments narratives testimonials "
+            "generated reports",
             r"\b(?:reddit|subreddits?|twitter|tweets|youtube|facebook|instagram|tiktok|bluelight|"
             r"erowid(?:\.org)?|drugs-forum|online\s+forums?|internet\s+forums?|discussion\s+(?:forums?|"
             r"boards?|threads?)|forum\s+posts|social\s+media\s+(?:posts|data|content|platforms?|"
@@ -531,7 +553,7 @@ CUES: tuple[Cue, ...] = (
         CASE,
         5,
         ("case", r"\bcase\s+(?:report|study|series|presentation|description|vignette)s?\b"),
-        ("a", r"\ba\s+case\s+of\b"),
+        ("a / case", r"\ba\s+case\s+of\b"),
         ("report", r"\breport\s+of\s+(?:a|an|two|three|four|five)\s+(?:\w+\s+)?cases?\b"),
         where="title",
     ),
@@ -543,7 +565,10 @@ CUES: tuple[Cue, ...] = (
             r"\b(?:this|our|the\s+present|the\s+current|a)\s+case\s+(?:report|series|study|"
             r"presentation)\b",
         ),
-        ("case", r"\bcase\s+(?:report|description|presentation|summary|history)\s*:"),
+        (
+            "case / report description presentation summary history",
+            r"\bcase\s+(?:report|description|presentation|summary|history)\s*:",
+        ),
         ("in / case", r"\bin\s+(?:this|our)\s+case\b"),
         (
             "this / case report",
@@ -558,7 +583,7 @@ CUES: tuple[Cue, ...] = (
             r"mother)\b",
         ),
         (
-            "describe present report",
+            "describe present report / case cases",
             r"\b(?:report|present|describe)\s+(?:the\s+)?(?:first\s+)?cases?\s+of\b",
         ),
         ("this / first", r"\bthis\s+is\s+the\s+first\s+(?:case\s+)?report\b"),
@@ -568,7 +593,7 @@ CUES: tuple[Cue, ...] = (
         3.5,
         # "a 52-year-old man": one person described, unlike "adults aged 18 years or older".
         (
-            "a an",
+            "a an / ~old",
             r"\b(?:a|an)\s+(?:\d{1,3}|[a-z]+(?:-[a-z]+)?)[-\s]?(?:year|month|week|day)s?-?\s?old\s+"
             r"(?:[\w-]+\s+){0,2}(?:man|woman|male|female|boy|girl|patient|gentleman|lady|infant|"
             r"neonate|veteran|mother|caucasian|african|white|hispanic|asian)\b",
@@ -621,7 +646,10 @@ CUES: tuple[Cue, ...] = (
             "comprehensivereview critical criticalreview historical "
             "historicalreview insight insightreview literature literaturereview "
             "mini minireview narrative narrativereview selective selectivereview "
-            "updated updatedreview",
+            "updated updatedreview "
+            "/ review briefreview clinicalreview comprehensivereview criticalreview "
+            "historicalreview insightreview literaturereview minireview "
+            "narrativereview selectivereview updatedreview",
             r"\b(?:narrative|literature|comprehensive|critical|mini|brief|clinical|historical|"
             r"selective|updated|insight)-?\s?review\b",
         ),
@@ -708,7 +736,13 @@ CUES: tuple[Cue, ...] = (
         3.5,
         (
             "adolescent adult aged female juvenile knockout male naive neonatal "
-            "pregnant transgenic wild young",
+            "pregnant transgenic wild young "
+            "/ mice mouse murine rat rats rodent rodents zebrafish danio dog dogs "
+            "beagle beagles canine canines monkey monkeys macaque macaques rhesus "
+            "primates cynomolgus guinea rabbit rabbits hamster hamsters gerbil "
+            "gerbils piglet piglets swine minipig minipigs sheep goat goats ferret "
+            "ferrets c elegans caenorhabditis nematode nematodes drosophila fruit "
+            "larvae animals flies",
             r"\b(?:male|female|adult|adolescent|juvenile|pregnant|neonatal|young|aged|naive|"
             r"wild-type|knockout|transgenic)\s+(?:and\s+female\s+)?(?:[\w/()-]+\s+){0,3}"
             + _SPECIES
@@ -741,7 +775,13 @@ CUES: tuple[Cue, ...] = (
             "catalepsy climbing conditioned drug elevated forced forcedswim "
             "forcedswimming hot hotplate intellicage jumping light marble "
             "marbleburying morris novel open openfield passive place rotarod self "
-            "step sucrose tail tailflick tailpinch tailsuspension von writhing",
+            "step sucrose tail tailflick tailpinch tailsuspension von writhing "
+            "/ flick tailflick plate hotplate pinch tailpinch swim swimming "
+            "forcedswim forcedswimming suspension tailsuspension field openfield "
+            "maze plusmaze preference conditioning aversion administration "
+            "discrimination intellicage rotarod object dark box burying "
+            "marbleburying frey writhing catalepsy avoidance down behavior "
+            "behaviour",
             r"\b(?:tail-?\s?flick|hot-?\s?plate|tail-?\s?pinch|forced-?\s?swim(?:ming)?|tail-?\s?"
             r"suspension|open-?\s?field|elevated\s+plus-?\s?maze|morris\s+water\s+maze|(?:conditioned"
             r"\s+)?place\s+(?:preference|conditioning|aversion)|self-administration\s+(?:paradigm|"
@@ -754,10 +794,12 @@ CUES: tuple[Cue, ...] = (
         ANIMAL,
         2.5,
         ("mg microg µg μg", r"\b(?:mg|µg|μg|microg)/kg\b"),
-        ("i s", r"\b(?:i\.p\.|s\.c\.|i\.c\.v\.)"),
+        ("i s / ~i.p. ~s.c. ~i.c.v.", r"\b(?:i\.p\.|s\.c\.|i\.c\.v\.)"),
         (
             "by intracerebroventricular intracerebroventricularly intragastric "
-            "intragastrically intraperitoneal intraperitoneally oral",
+            "intragastrically intraperitoneal intraperitoneally oral "
+            "/ gavage intraperitoneal intraperitoneally intracerebroventricular "
+            "intracerebroventricularly intragastric intragastrically",
             r"\b(?:intraperitoneal(?:ly)?|intracerebroventricular(?:ly)?|intragastric(?:ally)?|"
             r"oral\s+gavage|by\s+gavage)\b",
         ),
@@ -808,7 +850,7 @@ CUES: tuple[Cue, ...] = (
             r"(?:method|assay)\b",
         ),
         ("limit limits", r"\blimits?\s+of\s+(?:detection|quantification|quantitation)\b"),
-        ("lower", r"\blower\s+limit\s+of\s+quantification\b"),
+        ("lower / quantification", r"\blower\s+limit\s+of\s+quantification\b"),
         ("lloq", r"\blloq\b"),
         ("validated", r"\bvalidated\s+(?:[\w/-]+\s+){0,2}method\b"),
         ("successfully", r"\bsuccessfully\s+validated\b"),
@@ -818,7 +860,8 @@ CUES: tuple[Cue, ...] = (
         3.5,
         ("in / vitro", r"\bin\s+vitro\b"),
         (
-            "guinea guineapig isolated mouse rat",
+            "guinea guineapig isolated mouse rat "
+            "/ ileum vas membranes homogenate homogenates slices",
             r"\b(?:isolated\s+)?(?:guinea-?\s?pig|rat|mouse)\s+(?:ileum|vas\s+deferens|brain\s+"
             r"(?:membranes|homogenates?|slices))\b",
         ),
@@ -846,7 +889,7 @@ CUES: tuple[Cue, ...] = (
         ),
         ("product", r"\bproduct\s+(?:analys[ie]s|testing)\b"),
         (
-            "independent laboratory third",
+            "independent laboratory third / testing",
             r"\b(?:laboratory|third-party|independent)\s+(?:[\w-]+\s+)?testing\b",
         ),
     ),
@@ -872,7 +915,8 @@ CUES: tuple[Cue, ...] = (
         (
             "bidirectional binding bret calcium camp competition cytotoxicity "
             "displacement enzymatic enzyme functional high luminescence radioligand "
-            "reporter transport uptake",
+            "reporter transport uptake "
+            "/ assay assays",
             r"\b(?:binding|functional|luminescence|enzyme|enzymatic|radioligand|competition|"
             r"displacement|cytotoxicity|transport|uptake|reporter|calcium|camp|bret|high-throughput|"
             r"bidirectional\s+transport)\s+assays?\b",
@@ -996,9 +1040,9 @@ CUES: tuple[Cue, ...] = (
         # Argument in the title: "Why ...", "... should ...", "The case against ...".
         ("why", r"^why\b"),
         ("should", r"\bshould\b"),
-        ("the", r"\bthe\s+case\s+(?:for|against)\b"),
+        ("the / case", r"\bthe\s+case\s+(?:for|against)\b"),
         ("time", r"\btime\s+to\b"),
-        ("a", r"\ba\s+call\s+(?:for|to)\b"),
+        ("a / call", r"\ba\s+call\s+(?:for|to)\b"),
         where="title",
     ),
     # other: protocols, guidelines, plant science, anything else
@@ -1007,9 +1051,9 @@ CUES: tuple[Cue, ...] = (
         5.5,
         # "...: protocol for a randomised trial", "a study protocol"; not "a dosing protocol".
         ("protocol", r"\bprotocol\s+(?:for|of)\s+(?:a|an|the)\b"),
-        ("review study trial", r"\b(?:study|trial|review)\s+protocol\b"),
-        ("a protocol", r"^(?:a\s+)?protocol\b"),
-        ("a", r"\ba\s+protocol\W*$"),
+        ("review study trial / protocol", r"\b(?:study|trial|review)\s+protocol\b"),
+        ("a protocol / protocol", r"^(?:a\s+)?protocol\b"),
+        ("a / protocol", r"\ba\s+protocol\W*$"),
         where="title",
         role="protocol",
     ),
@@ -1136,29 +1180,39 @@ MESH_PREFIX_CUES: tuple[tuple[str, str, float], ...] = (
 
 @dataclass(frozen=True)
 class CueIndex:
-    """The (cue, pattern) pairs allowed in one place (title or abstract), by first word."""
+    """The (cue, pattern) pairs allowed in one place (title or abstract), by the words one of
+    which must occur for each: its `needs` when it has them (they are the rarer words), else
+    its first words."""
 
     by_word: dict[str, tuple[tuple[int, int], ...]]
     words: frozenset[str]
-    by_prefix: tuple[tuple[str, tuple[int, int]], ...]  # (" " + prefix, pair)
-    by_literal: tuple[tuple[str, tuple[int, int]], ...]
+    # The pairs gated by a word beginning ("suicid*"): one regex finds which occur.
+    prefixes: re.Pattern[str] | None
+    by_prefix: dict[str, tuple[tuple[int, int], ...]]
+    by_literal: tuple[tuple[str, tuple[int, int]], ...]  # gated by text in `low`
 
 
 def _index(where: str) -> CueIndex:
     by_word: dict[str, list[tuple[int, int]]] = {}
-    by_prefix, by_literal = [], []
+    by_prefix: dict[str, list[tuple[int, int]]] = {}
+    by_literal = []
     for i, cue in enumerate(CUES):
         if cue.where not in ("any", where):
             continue
         for j, pattern in enumerate(cue.patterns):
-            for word in pattern.first.words:
+            gate = pattern.needs or pattern.first
+            for word in gate.words:
                 by_word.setdefault(word, []).append((i, j))
-            by_prefix += [(" " + prefix, (i, j)) for prefix in pattern.first.prefixes]
-            by_literal += [(literal, (i, j)) for literal in pattern.first.literals]
+            for prefix in gate.prefixes:
+                by_prefix.setdefault(prefix, []).append((i, j))
+            by_literal += [(literal, (i, j)) for literal in gate.literals]
+    # Longest first, so a prefix that begins another does not hide it.
+    prefixes = sorted(by_prefix, key=lambda p: (-len(p), p))
     return CueIndex(
         {word: tuple(pairs) for word, pairs in by_word.items()},
         frozenset(by_word),
-        tuple(by_prefix),
+        re.compile(" (" + "|".join(prefixes) + ")") if prefixes else None,
+        {prefix: tuple(pairs) for prefix, pairs in by_prefix.items()},
         tuple(by_literal),
     )
 

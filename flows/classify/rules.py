@@ -34,7 +34,7 @@ from flows.classify.cues import (
     TITLE_INDEX,
     CueIndex,
 )
-from flows.classify.text import FirstWords, Text, matches
+from flows.classify.text import FirstWords, Text, matches, matches_at
 from flows.designs import LABELS
 
 
@@ -109,17 +109,15 @@ def negated(text: Text, start: int, end: int) -> bool:
 
 
 def _candidates(text: Text, index: CueIndex) -> list[tuple[int, int]]:
-    """The (cue, pattern) pairs one of whose first words occurs in the text, in order."""
+    """The (cue, pattern) pairs whose gating words occur in the text, in order."""
     by_word = index.by_word
-    pairs = {pair for word in index.words & text.word_set for pair in by_word[word]}
-    tokens, low = text.tokens, text.low
-    pairs.update(pair for prefix, pair in index.by_prefix if prefix in tokens)
+    pairs = {pair for word in index.words.intersection(text.word_set) for pair in by_word[word]}
+    if index.prefixes is not None:
+        for prefix in set(index.prefixes.findall(text.tokens)):
+            pairs.update(index.by_prefix[prefix])
+    low = text.low
     pairs.update(pair for literal, pair in index.by_literal if literal in low)
-    return sorted(
-        (i, j)
-        for i, j in pairs
-        if (needs := CUES[i].patterns[j].needs) is None or needs.occur_in(text)
-    )
+    return sorted(pairs)
 
 
 def _text_hits(text: Text, index: CueIndex, in_title: bool) -> list[Hit]:
@@ -132,7 +130,10 @@ def _text_hits(text: Text, index: CueIndex, in_title: bool) -> list[Hit]:
             continue
         cue = CUES[i]
         pattern = cue.patterns[j]
-        for m in matches(pattern.regex, pattern.first, text):
+        starts = pattern.first.starts(text)
+        if not starts:  # its gating words occur, but none of its first words
+            continue
+        for m in matches_at(pattern.regex, starts, low):
             start, end = m.span()
             if cue.veto_before and cue.veto_before.search(low, max(0, start - 40), start):
                 continue

@@ -41,12 +41,26 @@ DIGITS = str.maketrans("123456789", "000000000")
 _SENTENCE_END_RE = re.compile(
     r"(?<=[.?!])\s+(?=[A-Z0-9(\[\"'])|(?<=\S)\s+(?=[A-Z][A-Za-z ]{2,30}:\s)"
 )
-# Where a sentence end can be: a regex that starts with a character class is searched by
-# the regex engine's fast character scan, and the full pattern is then tried there only.
-_SENTENCE_END_SCOUT_RE = re.compile(r"\s(?:(?<=[.?!]\s)|\s*(?=[A-Z][A-Za-z ]{2,30}:\s))")
+# Where a sentence end can be: just after . ? ! before a space, or (in a text with a colon)
+# at a space before a heading. Each scout starts with a character class, which the regex
+# engine finds by a fast scan; _SENTENCE_END_RE, which opens with a lookbehind and so is
+# tried at every character, is then tried at those positions only.
+_AFTER_STOP_RE = re.compile(r"[.?!](?=\s)")
+_BEFORE_HEADING_RE = re.compile(r"\s\s*(?=[A-Z][A-Za-z ]{2,30}:\s)")
 # Clause boundaries inside a sentence, for quoting a long sentence in part.
 _CLAUSE_RE = re.compile(r"[;:,] ")
 LONG_SENTENCE = 240  # characters; longer sentences are quoted by their clauses
+
+
+def _needs_editing(raw: str) -> bool:
+    """Whether raw has markup or whitespace other than single spaces between words.
+
+    Every whitespace character but the space is unprintable, so a printable text without
+    "<" or two spaces has nothing for _EDIT_RE (which would scan it character by character).
+    """
+    if "<" in raw or "  " in raw or not raw.isprintable():
+        return _EDIT_RE.search(raw) is not None or raw[:1] == " " or raw[-1:] == " "
+    return raw[:1] == " " or raw[-1:] == " "
 
 
 def word_tokens(low: str) -> str:
@@ -67,7 +81,7 @@ class Text:
         # Pairs (clean position, raw position) just after each edit; empty when clean is raw.
         self._anchors: tuple[list[int], list[int]] = ([], [])
         self._starts_of: dict[str, list[int]] = {}
-        if _EDIT_RE.search(self.raw) or self.raw[:1] == " " or self.raw[-1:] == " ":
+        if _needs_editing(self.raw):
             self.clean = self._edited()
         else:
             self.clean = self.raw
@@ -138,7 +152,7 @@ class Text:
 
     @cached_property
     def word_set(self) -> frozenset[str]:
-        return frozenset(chain.from_iterable(self.sentence_words))
+        return frozenset(self.words)
 
     def starts_of(self, word: str, prefix: bool = False) -> list[int]:
         """Positions in `low` where the word starts (or a word beginning with it, `prefix`)."""
@@ -159,7 +173,7 @@ class Text:
         """(start, end) of each sentence in `clean`, in order."""
         spans = []
         start = 0
-        for m in _scouted(_SENTENCE_END_RE, _SENTENCE_END_SCOUT_RE, self.clean):
+        for m in _sentence_ends(self.clean):
             if m.start() > start:
                 spans.append((start, m.start()))
             start = m.end()
@@ -199,17 +213,20 @@ class Text:
         return self.quote(s, e).rstrip(",;: ")
 
 
-def _scouted(regex: re.Pattern[str], scout: re.Pattern[str], text: str) -> Iterator[re.Match]:
-    """regex.finditer(text), trying regex only where `scout` (which matches wherever regex
-    does) matches: a leading lookbehind or \\b makes the engine try every position."""
+def _sentence_ends(clean: str) -> Iterator[re.Match]:
+    """_SENTENCE_END_RE.finditer(clean), tried only where a scout says an end can be."""
+    candidates = [m.end() for m in _AFTER_STOP_RE.finditer(clean)]
+    if ":" in clean:
+        candidates += [m.start() for m in _BEFORE_HEADING_RE.finditer(clean)]
+        candidates.sort()
     pos = 0
-    while (hint := scout.search(text, pos)) is not None:
-        m = regex.match(text, hint.start())
-        if m is None:
-            pos = hint.start() + 1
+    for start in candidates:
+        if start < pos:
             continue
-        yield m
-        pos = m.end() if m.end() > m.start() else m.start() + 1
+        m = _SENTENCE_END_RE.match(clean, start)
+        if m is not None:
+            yield m
+            pos = m.end()
 
 
 @dataclass(frozen=True)
@@ -217,8 +234,9 @@ class FirstWords:
     """The words a regex's matches can begin with.
 
     Written as one string: "randomised randomized" (whole words, digits as 0 like the
-    words), "suicid*" (any word beginning so), and "µg" (a match that begins with a
-    character that is not a word's: found in `low` as written).
+    words), "suicid*" (any word beginning so), and "µg" or "~i.p." (text found in `low` as
+    written: a match that begins with a character that is not a word's, or with a word
+    and what follows it).
     """
 
     words: frozenset[str]
@@ -229,7 +247,9 @@ class FirstWords:
     def parse(cls, spec: str) -> FirstWords:
         words, prefixes, literals = set(), [], []
         for item in spec.split():
-            if not ("a" <= item[0] <= "z" or "0" <= item[0] <= "9"):
+            if item.startswith("~"):
+                literals.append(item[1:])
+            elif not ("a" <= item[0] <= "z" or "0" <= item[0] <= "9"):
                 literals.append(item)
             elif item.endswith("*"):
                 prefixes.append(item[:-1].translate(DIGITS))
@@ -238,15 +258,21 @@ class FirstWords:
         return cls(frozenset(words), tuple(prefixes), tuple(literals))
 
     def occur_in(self, text: Text) -> bool:
-        return (
-            not self.words.isdisjoint(text.word_set)
-            or any(" " + p in text.tokens for p in self.prefixes)
-            or any(lit in text.low for lit in self.literals)
-        )
+        if not self.words.isdisjoint(text.word_set):
+            return True
+        if self.prefixes and any(" " + p in text.tokens for p in self.prefixes):
+            return True
+        return bool(self.literals) and any(lit in text.low for lit in self.literals)
 
     def starts(self, text: Text) -> list[int]:
         """Every position in `low` where one of the words begins, in order."""
-        found = [text.starts_of(w) for w in self.words & text.word_set]
+        present = self.words.intersection(text.word_set)
+        if not self.prefixes and not self.literals:
+            if not present:
+                return []
+            if len(present) == 1:
+                return text.starts_of(next(iter(present)))
+        found = [text.starts_of(w) for w in present]
         found += [text.starts_of(p, prefix=True) for p in self.prefixes]
         for literal in self.literals:
             i = text.low.find(literal)
@@ -260,12 +286,13 @@ class FirstWords:
 
 def matches(regex: re.Pattern[str], first: FirstWords, text: Text) -> Iterator[re.Match]:
     """regex.finditer(text.low), trying regex only where one of its first words begins."""
-    low = text.low
+    return matches_at(regex, first.starts(text), text.low)
+
+
+def matches_at(regex: re.Pattern[str], starts: list[int], low: str) -> Iterator[re.Match]:
+    """regex.finditer(low) when every match begins at one of `starts` (ascending)."""
     pos = 0
-    for start in first.starts(text):
-        if start < pos:
-            continue
-        m = regex.match(low, start)
-        if m is not None:
+    for start in starts:
+        if start >= pos and (m := regex.match(low, start)) is not None:
             yield m
             pos = m.end() if m.end() > start else start + 1
