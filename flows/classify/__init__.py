@@ -23,8 +23,6 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import numpy as np
-
 from flows.classify.features import TITLE, Record, read_record
 from flows.classify.model import MODEL_PATH, Model, load_model, score, sentence_contributions
 from flows.classify.relevance import depression_relevance
@@ -116,8 +114,10 @@ def _evidence(record: Record, model: Model, scored, label: str, by_rule: bool) -
         phrases += [h.phrase for h in hits[:1]]
     elif label in model.labels:
         winner = model.labels.index(label)
-        order = np.argsort(-scored.probabilities)
-        runner_up = int(order[1]) if order[0] == winner else int(order[0])
+        probabilities = scored.probabilities.tolist()
+        # Stable, as numpy's argsort is for so few labels: ties go to the earlier label.
+        order = sorted(range(len(probabilities)), key=lambda k: -probabilities[k])
+        runner_up = order[1] if order[0] == winner else order[0]
         contributions = sentence_contributions(model, record, scored, winner, runner_up)
         best = _best_sentence(record, contributions)
         if best is not None and best != TITLE:
@@ -152,8 +152,9 @@ def classify_with(
     scored = score(model, record)
     probabilities = dict(zip(model.labels, scored.probabilities.tolist(), strict=True))
     by_model = max(probabilities, key=probabilities.__getitem__)
-    label = rule_decision(record.scores) or by_model
-    by_rule = label != by_model or (label == by_model and rule_decision(record.scores) is not None)
+    decided = rule_decision(record.scores)
+    label = decided or by_model
+    by_rule = decided is not None
     confidence = probabilities.get(label, 0.0)
     if by_rule:
         # Rule decisions were right in 9 of 10 cross-validated cases (docs/classifier.md).

@@ -114,12 +114,6 @@ class Model:
         return gram_index(self.vocabulary)
 
     @cached_property
-    def gram_coef(self) -> np.ndarray:
-        """The grams' coefficients as float16, exactly as stored (the float32 ones are these
-        widened): a record's rows are gathered from half the memory."""
-        return self.coef[: len(self.idf)].astype(np.float16)
-
-    @cached_property
     def rule_coef(self) -> np.ndarray:
         return self.coef[len(self.idf) :]
 
@@ -235,8 +229,7 @@ class Scored:
 def score(model: Model, record: Record) -> Scored:
     grams = gram_vector(model, record)
     rules = rule_vector(model, record)
-    rows = model.gram_coef[grams.ids].astype(np.float32)
-    logits = model.intercept + grams.values @ rows + rules @ model.rule_coef
+    logits = model.intercept + grams.values @ model.coef[grams.ids] + rules @ model.rule_coef
     logits = logits - logits.max()
     odds = np.exp(logits)
     return Scored(odds / odds.sum(), grams, rules)
@@ -254,9 +247,9 @@ def sentence_contributions(
     by_sentence: dict[int, float] = {}
     if len(grams.ids):
         margin = model.coef[grams.ids, winner] - model.coef[grams.ids, runner_up]
+        share = grams.values / grams.counts * margin  # of one occurrence of each feature
         inverse = np.searchsorted(grams.ids, grams.occurrences)
-        shares = grams.values[inverse] / grams.counts[inverse] * margin[inverse]
-        totals = np.bincount(grams.sentences + 1, weights=shares)  # TITLE (-1) becomes 0
+        totals = np.bincount(grams.sentences + 1, weights=share[inverse])  # TITLE becomes 0
         by_sentence = {i - 1: float(total) for i, total in enumerate(totals) if total}
     n_grams = len(model.idf)
     starts = None

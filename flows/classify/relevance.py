@@ -144,13 +144,11 @@ def _exclusion(text: Text, start: int, end: int, in_title: bool) -> str:
     if in_title:
         return ""
     sentence = low[s:e]
-    own = _OWN_FINDING_RE.search(sentence) is not None
-    if _WITHDRAWAL_RE.search(sentence) and _in_a_list(low, start, end) and not own:
-        return "withdrawal"
-    if _BACKGROUND_USE_RE.search(sentence) and not own:
-        return "background"
+    # One of a list of withdrawal symptoms, whether or not the sentence reports findings.
     if _WITHDRAWAL_RE.search(sentence) and _in_a_list(low, start, end):
         return "withdrawal"
+    if _BACKGROUND_USE_RE.search(sentence) and not _OWN_FINDING_RE.search(sentence):
+        return "background"
     return ""
 
 

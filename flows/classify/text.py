@@ -17,11 +17,15 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cached_property
 from itertools import chain
+from typing import Any, Generic, TypeVar
 
-# A tag, or whitespace that is not one plain space between words.
-_EDIT_RE = re.compile(r"<[^<>]{1,200}>|\s{2,}|[^\S ]")
+# A tag, or whitespace that is not one plain space between words. Written to begin with a
+# character class, which the regex engine finds by a fast scan: as plain alternatives
+# (<[^<>]{1,200}>|\s{2,}|[^\S ]) each would be tried at every character.
+_EDIT_RE = re.compile(r"[<\s](?:(?<=<)[^<>]{1,200}>|(?<=\s)\s+|(?<=[^\S ]))")
+_TAG_RE = re.compile(r"<[^<>]{1,200}>")
+_ODD_SPACE_RE = re.compile(r"[^\S ]")
 # Block-level tags separate words; inline tags (<i>, <sup>) sit inside them.
 _BLOCK_TAG_RE = re.compile(
     r"</?(?:p|br|div|li|ul|ol|h\d|tr|td|table|abstracttext|sec|title|label)\b", re.IGNORECASE
@@ -41,26 +45,47 @@ DIGITS = str.maketrans("123456789", "000000000")
 _SENTENCE_END_RE = re.compile(
     r"(?<=[.?!])\s+(?=[A-Z0-9(\[\"'])|(?<=\S)\s+(?=[A-Z][A-Za-z ]{2,30}:\s)"
 )
-# Where a sentence end can be: just after . ? ! before a space, or (in a text with a colon)
-# at a space before a heading. Each scout starts with a character class, which the regex
-# engine finds by a fast scan; _SENTENCE_END_RE, which opens with a lookbehind and so is
-# tried at every character, is then tried at those positions only.
-_AFTER_STOP_RE = re.compile(r"[.?!](?=\s)")
-_BEFORE_HEADING_RE = re.compile(r"\s\s*(?=[A-Z][A-Za-z ]{2,30}:\s)")
+# Where a sentence end can be in `clean` (whose only whitespace is single spaces): just after
+# . ? ! before a space, or (in a text with a colon) at a space before a heading. A scout
+# that starts with a literal or a character class is found by the regex engine's fast
+# scan; _SENTENCE_END_RE, which opens with a lookbehind and so is tried at every
+# character, is then tried at those positions only.
+_AFTER_STOP_RE = re.compile(r"[.?!] ")
+_BEFORE_HEADING_RE = re.compile(r" (?=[A-Z][A-Za-z ]{2,30}:\s)")
 # Clause boundaries inside a sentence, for quoting a long sentence in part.
 _CLAUSE_RE = re.compile(r"[;:,] ")
 LONG_SENTENCE = 240  # characters; longer sentences are quoted by their clauses
 
 
-def _needs_editing(raw: str) -> bool:
-    """Whether raw has markup or whitespace other than single spaces between words.
+T = TypeVar("T")
 
-    Every whitespace character but the space is unprintable, so a printable text without
-    "<" or two spaces has nothing for _EDIT_RE (which would scan it character by character).
-    """
-    if "<" in raw or "  " in raw or not raw.isprintable():
-        return _EDIT_RE.search(raw) is not None or raw[:1] == " " or raw[-1:] == " "
-    return raw[:1] == " " or raw[-1:] == " "
+
+class lazy(Generic[T]):  # noqa: N801 (a decorator, named like functools.cached_property)
+    """functools.cached_property without its lock (Python 3.11 takes one on every first
+    access, a cost paid several times a record): computed once, then a plain attribute."""
+
+    def __init__(self, compute: Any) -> None:
+        self._compute = compute
+        self._name = compute.__name__
+        self.__doc__ = compute.__doc__
+
+    def __get__(self, instance: Any, owner: type | None = None) -> T:
+        if instance is None:
+            return self  # type: ignore[return-value]
+        value = instance.__dict__[self._name] = self._compute(instance)
+        return value
+
+
+def _needs_editing(raw: str) -> bool:
+    """Whether raw has markup or whitespace other than single spaces between words."""
+    return (
+        raw[:1] == " "
+        or raw[-1:] == " "
+        or "  " in raw
+        or ("<" in raw and _TAG_RE.search(raw) is not None)
+        # Every whitespace character but the space is unprintable.
+        or (not raw.isprintable() and _ODD_SPACE_RE.search(raw) is not None)
+    )
 
 
 def word_tokens(low: str) -> str:
@@ -133,24 +158,24 @@ class Text:
         raw = self.raw[self._raw_index(start) : self._raw_index(end - 1) + 1].strip()
         return raw if "<" not in raw and " ".join(raw.split()) == phrase else phrase
 
-    @cached_property
+    @lazy
     def tokens(self) -> str:
         """`low` with only its words left (digits as 0), padded by one space on each side."""
         return " " + word_tokens(self.low) + " "
 
-    @cached_property
+    @lazy
     def words(self) -> list[str]:
         """The words, in order."""
         return self.tokens.split()
 
-    @cached_property
+    @lazy
     def sentence_words(self) -> list[list[str]]:
         """The words of each sentence."""
         tokens = self.tokens
         # tokens is padded by one space: low[start:end] is tokens[start + 1 : end + 1].
         return [tokens[start + 1 : end + 1].split() for start, end in self.sentences]
 
-    @cached_property
+    @lazy
     def word_set(self) -> frozenset[str]:
         return frozenset(self.words)
 
@@ -168,7 +193,7 @@ class Text:
             self._starts_of[key] = found
         return found
 
-    @cached_property
+    @lazy
     def sentences(self) -> list[tuple[int, int]]:
         """(start, end) of each sentence in `clean`, in order."""
         spans = []
@@ -181,7 +206,7 @@ class Text:
             spans.append((start, len(self.clean)))
         return spans
 
-    @cached_property
+    @lazy
     def _starts(self) -> list[int]:
         return [start for start, _ in self.sentences]
 
@@ -215,7 +240,7 @@ class Text:
 
 def _sentence_ends(clean: str) -> Iterator[re.Match]:
     """_SENTENCE_END_RE.finditer(clean), tried only where a scout says an end can be."""
-    candidates = [m.end() for m in _AFTER_STOP_RE.finditer(clean)]
+    candidates = [m.end() - 1 for m in _AFTER_STOP_RE.finditer(clean)]
     if ":" in clean:
         candidates += [m.start() for m in _BEFORE_HEADING_RE.finditer(clean)]
         candidates.sort()
@@ -242,6 +267,7 @@ class FirstWords:
     words: frozenset[str]
     prefixes: tuple[str, ...] = ()
     literals: tuple[str, ...] = ()
+    only: str = ""  # the one word, when that is all there is (most patterns)
 
     @classmethod
     def parse(cls, spec: str) -> FirstWords:
@@ -255,7 +281,8 @@ class FirstWords:
                 prefixes.append(item[:-1].translate(DIGITS))
             else:
                 words.add(item.translate(DIGITS))
-        return cls(frozenset(words), tuple(prefixes), tuple(literals))
+        only = next(iter(words)) if len(words) == 1 and not prefixes and not literals else ""
+        return cls(frozenset(words), tuple(prefixes), tuple(literals), only)
 
     def occur_in(self, text: Text) -> bool:
         if not self.words.isdisjoint(text.word_set):
@@ -266,6 +293,8 @@ class FirstWords:
 
     def starts(self, text: Text) -> list[int]:
         """Every position in `low` where one of the words begins, in order."""
+        if self.only:
+            return text.starts_of(self.only) if self.only in text.word_set else []
         present = self.words.intersection(text.word_set)
         if not self.prefixes and not self.literals:
             if not present:
