@@ -472,3 +472,19 @@ def test_first_word_spellings_are_found():
     text = Text(" ".join(FIRST_WORD_SPELLINGS))
     hits = {regex.pattern for regex, first, _ in _patterns() if regex.search(text.low)}
     assert len(hits) >= 15
+
+
+def test_sentence_ends_are_found_where_a_full_scan_finds_them(dev_rows):
+    """Sentence ends are tried only after a stop or before a heading: nothing is missed."""
+    from flows.classify.text import _SENTENCE_END_RE, Text, _sentence_ends
+
+    tricky = [
+        "BACKGROUND: Kratom is used. METHODS: We surveyed adults. Results: 12% used it.",
+        'It rose (p < 0.05). "Quoted" next. [1] Then 5 more. Done? Yes! 2020 was next.',
+        "Aims  and\tscope:\nwe asked. Objective: none e.g. here.",
+    ]
+    raws = [r[k] or "" for r in dev_rows for k in ("title", "abstract")] + tricky
+    for raw in raws:
+        clean = Text(raw).clean
+        found = [m.span() for m in _sentence_ends(clean)]
+        assert found == [m.span() for m in _SENTENCE_END_RE.finditer(clean)], raw[:80]

@@ -1190,6 +1190,7 @@ class CueIndex:
     prefixes: re.Pattern[str] | None
     by_prefix: dict[str, tuple[tuple[int, int], ...]]
     by_literal: tuple[tuple[str, tuple[int, int]], ...]  # gated by text in `low`
+    by_ascii_literal: tuple[tuple[str, tuple[int, int]], ...]  # those that are ASCII
 
 
 def _index(where: str) -> CueIndex:
@@ -1214,6 +1215,7 @@ def _index(where: str) -> CueIndex:
         re.compile(" (" + "|".join(prefixes) + ")") if prefixes else None,
         {prefix: tuple(pairs) for prefix, pairs in by_prefix.items()},
         tuple(by_literal),
+        tuple((literal, pair) for literal, pair in by_literal if literal.isascii()),
     )
 
 

@@ -116,7 +116,9 @@ def _candidates(text: Text, index: CueIndex) -> list[tuple[int, int]]:
         for prefix in set(index.prefixes.findall(text.tokens)):
             pairs.update(index.by_prefix[prefix])
     low = text.low
-    pairs.update(pair for literal, pair in index.by_literal if literal in low)
+    # Most records are ASCII: their text cannot hold "µg" or "β".
+    literals = index.by_literal if not low.isascii() else index.by_ascii_literal
+    pairs.update(pair for literal, pair in literals if literal in low)
     return sorted(pairs)
 
 
