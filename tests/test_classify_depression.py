@@ -97,6 +97,20 @@ RELEVANT = [
         "psychological distress",
         id="psychological distress outcome",
     ),
+    pytest.param(
+        "Why adults use kratom",
+        "Respondents used kratom for pain (60%), anxiety or depression (22%), and to relieve "
+        "opioid withdrawal (15%).",
+        "anxiety or depression (22%)",
+        id="a reason for use that the survey reports, beside withdrawal",
+    ),
+    pytest.param(
+        "What kratom users say",
+        "Themes that emerged suggest that kratom may help with mood elevation, anxiety "
+        "reduction, and opioid withdrawal management.",
+        "mood elevation",
+        id="mood with anxiety as a theme, withdrawal named after it",
+    ),
 ]
 
 
@@ -123,6 +137,26 @@ NOT_RELEVANT = [
         "insomnia, depression, diarrhoea and muscle aches after stopping daily kratom use.",
         REASONS["withdrawal"],
         id="withdrawal symptom list",
+    ),
+    pytest.param(
+        "Stopping kratom",
+        "Patients reported insomnia, irritability, depression and cravings during withdrawal.",
+        REASONS["withdrawal"],
+        id="symptoms during withdrawal",
+    ),
+    pytest.param(
+        "Kratom-associated seizure",
+        "A 30-year-old man whose medical history was significant for alcohol use and "
+        "depression presented after a seizure.",
+        REASONS["history"],
+        id="history significant for",
+    ),
+    pytest.param(
+        "Deaths after kratom use",
+        "Most deaths were ascribed to other drugs or other causes (e.g., homicide, suicide "
+        "and heart disease).",
+        REASONS["passing"],
+        id="one of unrelated examples",
     ),
     pytest.param(
         "Kratom-associated liver injury",

@@ -79,10 +79,20 @@ _PHYSIOLOGICAL_AFTER_RE = re.compile(
     r"\s+of\s+(?!mood)"  # "depression of locomotor activity" is physiology
 )
 _HISTORY_BEFORE_RE = re.compile(
-    r"\b(?:histor(?:y|ies)\s+of|prior|previous|past\s+(?:psychiatric\s+)?history)\s+"
+    r"\b(?:histor(?:y|ies)\s+(?:of|(?:(?:was|is)\s+)?(?:significant|notable|remarkable|"
+    r"positive)\s+for|includ\w*)|prior|previous|past\s+(?:psychiatric\s+)?history)\s+"
     r"(?:[\w-]+,?\s+){0,6}$"
 )
+# A withdrawal symptom: an item of a list that "withdrawal (symptoms)" leads, or of what
+# happens during withdrawal. "Kratom is used for pain, depression and opioid withdrawal"
+# names uses, not symptoms.
 _WITHDRAWAL_RE = re.compile(r"\bwithdrawal\b|\babstinence\s+symptoms\b")
+_DURING_WITHDRAWAL_RE = re.compile(r"\b(?:during|upon|on|after|in)\s+(?:\w+\s+)?withdrawal\b")
+# A mention among examples in parentheses: "other causes (e.g., homicide, suicide ...)".
+_EXAMPLES = ("e.g", "eg,", "eg ", "i.e", "such as", "for example")
+_MENTAL_HEALTH_RE = re.compile(
+    r"\b(?:depress|suicid|anxi|mood|psych|mental|bipolar|schizo|ptsd|stress|anhedon|dysthym)"
+)
 # Depression named only as one of the uses people make of kratom, in background sentences.
 _BACKGROUND_USE_RE = re.compile(
     r"\b(?:used|use|uses|using|usage|popular\w*|marketed|marketing|market|traditional(?:ly)?|"
@@ -145,11 +155,28 @@ def _exclusion(text: Text, start: int, end: int, in_title: bool) -> str:
         return ""
     sentence = low[s:e]
     # One of a list of withdrawal symptoms, whether or not the sentence reports findings.
-    if _WITHDRAWAL_RE.search(sentence) and _in_a_list(low, start, end):
+    if _in_a_list(low, start, end) and (
+        _WITHDRAWAL_RE.search(low, s, start) or _DURING_WITHDRAWAL_RE.search(low, end, e)
+    ):
         return "withdrawal"
     if _BACKGROUND_USE_RE.search(sentence) and not _OWN_FINDING_RE.search(sentence):
         return "background"
+    if _among_examples(low, s, start, end) and not _OWN_FINDING_RE.search(sentence):
+        return "passing"
     return ""
+
+
+def _among_examples(low: str, sentence_start: int, start: int, end: int) -> bool:
+    """Whether the mention is the one mental-health item among examples in parentheses:
+    "other causes (e.g., homicide, suicide and various diseases)"."""
+    opening = low.rfind("(", sentence_start, start)
+    if opening == -1 or ")" in low[opening:start]:
+        return False
+    if not low[opening + 1 : opening + 12].lstrip().startswith(_EXAMPLES):
+        return False
+    closing = low.find(")", end)
+    examples = low[opening : closing if closing != -1 else len(low)]
+    return len(_MENTAL_HEALTH_RE.findall(examples)) <= 1
 
 
 def _in_a_list(low: str, start: int, end: int) -> bool:
