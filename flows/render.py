@@ -9,6 +9,7 @@ archive and feed in flows.archive, the chart in flows.chart.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tempfile
@@ -17,7 +18,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import IO
 
 import css_inline
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -156,55 +156,75 @@ def render_digest(
     env = environment()
     from flows import chart  # pandas and matplotlib: imported only when a chart is drawn
 
-    # Rendered one at a time, and the CSV and RIS straight into their files: a backfill's
-    # digest is large, and holding all its forms at once multiplied the peak memory
-    # (benchmarks: memory).
-    writers: dict[str, Callable[[IO], None]] = {
-        ".html": lambda f: f.write(render_html(digest)),
-        ".txt": lambda f: f.write(env.get_template("digest.txt").render(digest=digest)),
-        ".md": lambda f: f.write(
-            markdown_environment().get_template("digest.md").render(digest=digest)
+    def form(suffix: str) -> Path:
+        return reports_dir / f"{digest.stem}{suffix}"
+
+    # Rendered one at a time, and the CSV and RIS straight into their files (together, in
+    # one pass over the store): a backfill's digest is large, and holding all its forms at
+    # once multiplied the peak memory (benchmarks: memory).
+    steps: list[tuple[tuple[Path, ...], Callable[..., None], bool]] = [
+        ((form(".html"),), lambda f: f.write(render_html(digest)), False),
+        (
+            (form(".txt"),),
+            lambda f: f.write(env.get_template("digest.txt").render(digest=digest)),
+            False,
         ),
-        ".csv": lambda f: exports.write_csv(digest, f),
-        ".ris": lambda f: exports.write_ris(digest, f),
-        ".png": lambda f: f.write(
-            chart.design_chart_png(
-                digest.store.years_and_designs(),
-                "All papers in the store",
-                chart.latest_plausible_year(now.date()),
-            )
+        (
+            (form(".md"),),
+            lambda f: f.write(
+                markdown_environment().get_template("digest.md").render(digest=digest)
+            ),
+            False,
         ),
-    }
+        ((form(".csv"), form(".ris")), lambda c, r: exports.write_exports(digest, c, r), False),
+        (
+            (form(".png"),),
+            lambda f: f.write(
+                chart.design_chart_png(
+                    digest.store.years_and_designs(),
+                    "All papers in the store",
+                    chart.latest_plausible_year(now.date()),
+                )
+            ),
+            True,
+        ),
+        # The sidecar last: the archive lists a digest only once all its files are there.
+        ((form(".json"),), lambda f: f.write(archive.sidecar(digest)), False),
+    ]
     try:
         reports_dir.mkdir(parents=True, exist_ok=True)
-        paths = []
-        for suffix, write in writers.items():
-            path = reports_dir / f"{digest.stem}{suffix}"
-            _write_atomically(path, write, binary=suffix == ".png")
-            paths.append(path)
-        # The sidecar last: the archive lists a digest only once all its files are there.
-        sidecar = archive.sidecar(digest)
-        _write_atomically(reports_dir / f"{digest.stem}.json", lambda f: f.write(sidecar))
+        for paths, write, binary in steps:
+            _write_atomically(paths, write, binary)
     except OSError as error:
         raise KratomWatchError(
             f"cannot write the digest into {reports_dir}: {error.strerror or error}"
         ) from None
+    paths = [path for paths, _, _ in steps[:-1] for path in paths]
     searching = (digest.since, digest.until)
     return paths + archive.write_archive(reports_dir, digest.store, base_url, now, env, searching)
 
 
-def _write_atomically(path: Path, write: Callable[[IO], None], binary: bool = False) -> None:
-    """Readers (a mail step, a web server) never see half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+def _write_atomically(
+    paths: tuple[Path, ...], write: Callable[..., None], binary: bool = False
+) -> None:
+    """Write files through `write(file, ...)`, one open file a path: readers (a mail step, a
+    web server) never see half of any, and none is replaced unless all were written."""
+    temporary: list[str] = []
     try:
-        if binary:
-            with os.fdopen(fd, "wb") as f:
-                write(f)
-        else:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-                write(f)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a web server must be able to read reports
-        os.replace(tmp, path)
+        with contextlib.ExitStack() as files:
+            opened = []
+            for path in paths:
+                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+                temporary.append(tmp)
+                mode = (
+                    {"mode": "wb"} if binary else {"mode": "w", "encoding": "utf-8", "newline": ""}
+                )
+                opened.append(files.enter_context(os.fdopen(fd, **mode)))
+            write(*opened)
+        for tmp, path in zip(temporary, paths, strict=True):
+            os.chmod(tmp, 0o644)  # mkstemp makes 0600; a web server must read reports
+            os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        for tmp in temporary:
+            Path(tmp).unlink(missing_ok=True)
         raise
