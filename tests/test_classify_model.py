@@ -34,22 +34,22 @@ def dev_cv():
 def test_cross_validated_design_accuracy_on_dev(dev_cv):
     dev = dev_cv.source("dev")
     assert dev.n == 161
-    assert dev.accuracy.value >= 0.88
+    assert dev.accuracy.value >= 0.9
 
 
-@pytest.mark.parametrize(("label", "floor"), [("systematic_review", 0.85), ("rct", 1.0)])
+@pytest.mark.parametrize(("label", "floor"), [("systematic_review", 0.875), ("rct", 1.0)])
 def test_cross_validated_recall_of_reviews_and_trials(dev_cv, label, floor):
     assert dev_cv.source("dev").label(label).recall.value >= floor
 
 
 def test_depression_f1_on_dev(dev_cv):
-    assert dev_cv.depression.f1.value >= 0.84
+    assert dev_cv.depression.f1.value >= 0.93
 
 
 def test_high_confidence_labels_are_mostly_right(dev_cv):
     n, share = dev_cv.source("dev").high_confidence
-    assert n >= 100
-    assert share >= 0.92
+    assert n >= 125
+    assert share >= 0.95
 
 
 def test_committed_model_classifies_without_scikit_learn():
