@@ -85,33 +85,42 @@ def _collect(
     run: PlainRun,
     fetch: Fetch,
 ) -> None:
-    try:
-        with run.timed("search"):
-            search = runs.search_window(settings, since, until)
-    except WindowTooLarge as error:
-        for start, end in runs.split_window(since, until, error.count, pubmed.ESEARCH_MAX_IDS):
-            _collect(settings, run_id, start, end, collected, run, fetch)
-        return
-    starts = list(range(0, search.count, settings.batch_size))
-    listed = set(search.pmids)
+    with run.timed("search"):
+        searches = _searches(settings, since, until)
+    batches = [
+        (search, start)
+        for search in searches
+        for start in range(0, search.count, settings.batch_size)
+    ]
+    listed = {id(search): set(search.pmids) for search in searches}
     waiting = "fetch (waiting for answers)"
     with run.timed(waiting):
-        pending = fetch(runs.fetch_batch, settings, search, starts[0]) if starts else None
-    for i in range(len(starts)):
+        pending = fetch(runs.fetch_batch, settings, *batches[0]) if batches else None
+    for i, (search, _) in enumerate(batches):
         with run.timed(waiting):
             answer = pending.result()
-            if i + 1 < len(starts):
-                pending = fetch(runs.fetch_batch, settings, search, starts[i + 1])
+            if i + 1 < len(batches):
+                pending = fetch(runs.fetch_batch, settings, *batches[i + 1])
         with run.timed("read"):
             papers = runs.read_answer(answer)
         with run.timed("classify"):
             runs.classify_papers(papers)
         with run.timed("read"):
-            papers, _ = runs.listed_only(papers, listed)
+            papers, _ = runs.listed_only(papers, listed[id(search)])
         with run.timed("store"):
             collected.keep(runs.store_papers(settings, papers, run_id))
+    every = [pmid for search in searches for pmid in search.pmids]
     with run.timed("store"):
-        missing = runs.missing_pmids(settings, search.pmids)
+        missing = runs.missing_pmids(settings, every)
     if missing:
-        raise runs.unfetched_error(missing, search.count, since, until)
-    collected.listed(search.pmids)
+        raise runs.unfetched_error(missing, len(every), since, until)
+    collected.listed(every)
+
+
+def _searches(settings: Settings, since: date, until: date) -> list:
+    """As flows.pipeline._searches: the window's search, or its pieces' (all first)."""
+    try:
+        return [runs.search_window(settings, since, until)]
+    except WindowTooLarge as error:
+        pieces = runs.split_window(since, until, error.count, pubmed.ESEARCH_MAX_IDS)
+        return [found for a, b in pieces for found in _searches(settings, a, b)]

@@ -19,6 +19,7 @@ from functools import partial
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
+from prefect.futures import PrefectFuture
 from prefect.states import Completed, Failed
 from prefect.utilities.annotations import quote
 
@@ -29,7 +30,6 @@ from flows.digest import PaperUpdate
 from flows.errors import KratomWatchError, PubMedError
 from flows.logs import quiet_expected_tracebacks
 from flows.mail import MailParts
-from flows.models import Paper
 from flows.pubmed import SearchResult, WebEnvExpired, WindowTooLarge
 from flows.runs import Collected, DigestPlan, Rendered, RunOptions
 from flows.settings import Settings, check_reports_folder, load_settings
@@ -64,15 +64,17 @@ def fetch_ids(settings: Settings, pmids: list[str]) -> bytes:
     return runs.fetch_ids(settings, pmids)
 
 
-@task(name="read-batch", cache_policy=NONE)
-def read_batch(answer: bytes) -> list[Paper]:
-    """Parse and classify one efetch answer."""
-    return runs.classify_papers(runs.read_answer(answer))
+@task(name="store-batch", cache_policy=NONE)
+def store_batch(
+    settings: Settings, answer: bytes, listed: frozenset[str], run_id: int
+) -> tuple[Upserted, int]:
+    """Read, classify and store one efetch answer: the records PubMed listed, each once.
+    Returns what was stored and how many other records the answer held.
 
-
-@task(name="store", cache_policy=NONE)
-def store_batch(settings: Settings, papers: list[Paper], run_id: int) -> Upserted:
-    return runs.store_papers(settings, papers, run_id)
+    One task, not three: each task run costs the Prefect server work that, on a small
+    machine, competes with the reading for the CPU (benchmarks: backfill)."""
+    papers, extra = runs.listed_only(runs.classify_papers(runs.read_answer(answer)), listed)
+    return runs.store_papers(settings, papers, run_id), extra
 
 
 @task(name="render-digest", cache_policy=NONE)
@@ -200,27 +202,32 @@ def _collect(
 ) -> None:
     """Search the window and store every record it lists, or fail naming the missing ones.
 
-    A window with more records than ESearch lists is split into as many shorter
-    windows as its count needs (a piece still too large is split again).
+    A window with more records than ESearch lists is split into as many shorter windows as
+    its count needs (a piece still too large is split again). Every piece is searched
+    first, so the batches of all of them are fetched one ahead without a gap for a search.
     """
-    logger.info("searching PubMed for records created %s to %s", since, until)
-    try:
-        search = search_window(settings, since, until)
-    except WindowTooLarge as error:
-        if since == until:
-            raise PubMedError(f"{error} on the single day {since}; narrow the query") from None
-        for start, end in runs.split_window(since, until, error.count, pubmed.ESEARCH_MAX_IDS):
-            _collect(settings, run_id, start, end, collected, logger)
-        return
-
-    starts = list(range(0, search.count, settings.batch_size))
-    listed = set(search.pmids)
+    searches = _searches(settings, since, until, logger)
+    batches = [
+        (k, start)
+        for k, (_, _, search) in enumerate(searches)
+        for start in range(0, search.count, settings.batch_size)
+    ]
+    listed = [set(search.pmids) for _, _, search in searches]
     logger.info(
-        "%d records; fetching in %d batch(es) of %d", search.count, len(starts), settings.batch_size
+        "%d records; fetching in %d batch(es) of %d",
+        sum(search.count for _, _, search in searches),
+        len(batches),
+        settings.batch_size,
     )
+
+    def fetch(i: int) -> PrefectFuture:
+        k, start = batches[i]
+        return fetch_batch.submit(settings, quote(searches[k][2]), start)
+
     renewals, i = 0, 0
-    pending = fetch_batch.submit(settings, quote(search), starts[0]) if starts else None
-    while i < len(starts):
+    pending = fetch(0) if batches else None
+    while i < len(batches):
+        k, start = batches[i]
         try:
             answer = pending.result()
         except WebEnvExpired:
@@ -229,51 +236,68 @@ def _collect(
             if renewals > MAX_SEARCH_RENEWALS:
                 raise
             logger.warning("the search expired on NCBI's history server; searching again")
-            search = search_window(settings, since, until)
-            listed = set(search.pmids)
-            pending = fetch_batch.submit(settings, quote(search), starts[i])
+            piece_since, piece_until, _ = searches[k]
+            search = search_window(settings, piece_since, piece_until)
+            searches[k], listed[k] = (piece_since, piece_until, search), set(search.pmids)
+            pending = fetch(i)
             continue
         # The next batch downloads while this one is read and stored.
-        if i + 1 < len(starts):
-            pending = fetch_batch.submit(settings, quote(search), starts[i + 1])
-        refetch = partial(fetch_batch, settings, quote(search), starts[i])
-        papers = _papers(settings, refetch, listed, logger, answer)
-        collected.keep(store_batch(settings, quote(papers), run_id))
+        if i + 1 < len(batches):
+            pending = fetch(i + 1)
+        refetch = partial(fetch_batch, settings, quote(searches[k][2]), start)
+        collected.keep(_store(settings, run_id, refetch, listed[k], logger, answer))
         i += 1
 
-    missing = runs.missing_pmids(settings, search.pmids)
+    every = [pmid for _, _, search in searches for pmid in search.pmids]
+    missing = runs.missing_pmids(settings, every)
     if missing:
         # efetch can answer fewer articles than asked; ask again by id, once.
         logger.warning("%d records missing after the batches; fetching them by id", len(missing))
-        papers = _papers(settings, partial(fetch_ids, settings, missing), missing, logger)
-        collected.keep(store_batch(settings, quote(papers), run_id))
+        refetch = partial(fetch_ids, settings, missing)
+        collected.keep(_store(settings, run_id, refetch, missing, logger))
         missing = runs.missing_pmids(settings, missing)
     if missing:
-        raise runs.unfetched_error(missing, search.count, since, until)
-    collected.listed(search.pmids)
-    logger.info("stored %d papers of %s to %s", search.count, since, until)
+        raise runs.unfetched_error(missing, len(every), since, until)
+    collected.listed(every)
+    logger.info("stored %d papers of %s to %s", len(every), since, until)
 
 
-def _papers(
+def _searches(
+    settings: Settings, since: date, until: date, logger
+) -> list[tuple[date, date, SearchResult]]:
+    """The window's search, or its pieces' when it lists more than ESearch can."""
+    logger.info("searching PubMed for records created %s to %s", since, until)
+    try:
+        return [(since, until, search_window(settings, since, until))]
+    except WindowTooLarge as error:
+        if since == until:
+            raise PubMedError(f"{error} on the single day {since}; narrow the query") from None
+        pieces = runs.split_window(since, until, error.count, pubmed.ESEARCH_MAX_IDS)
+        return [found for a, b in pieces for found in _searches(settings, a, b, logger)]
+
+
+def _store(
     settings: Settings,
+    run_id: int,
     fetch: Callable[[], bytes],
     listed: Iterable[str],
     logger,
     answer: bytes | None = None,
-) -> list[Paper]:
-    """The classified papers of `fetch`'s answer (or of `answer`, already fetched by it)
-    that PubMed listed for it; an answer that cannot be read is fetched again."""
+) -> Upserted:
+    """Store the records PubMed listed of `fetch`'s answer (or of `answer`, already fetched
+    by it); an answer that cannot be read is fetched again."""
     answer = fetch() if answer is None else answer
+    listed = frozenset(listed)
     for attempt in range(1, MAX_REREADS + 2):
         try:
-            papers, extra = runs.listed_only(read_batch(answer), listed)
+            stored, extra = store_batch(settings, answer, quote(listed), run_id)
             if extra:
                 logger.warning(
                     "efetch answered %d record(s) the search did not list, or listed twice; "
                     "kept one of each listed record only",
                     extra,
                 )
-            return papers
+            return stored
         except PubMedError as error:
             if attempt > MAX_REREADS:
                 raise
@@ -300,8 +324,8 @@ def _revisit(settings, run_id: int, since: date, until: date, collected: Collect
     logger.info("%d earlier-reported papers changed in PubMed; fetching them", len(candidates))
     for start in range(0, len(candidates), settings.batch_size):
         batch = candidates[start : start + settings.batch_size]
-        papers = _papers(settings, partial(fetch_ids, settings, batch), batch, logger)
-        collected.keep(store_batch(settings, quote(papers), run_id))
+        refetch = partial(fetch_ids, settings, batch)
+        collected.keep(_store(settings, run_id, refetch, batch, logger))
 
 
 def _publish_artifacts(report: Report, since: date, until: date, kind: str) -> None:

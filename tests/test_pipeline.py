@@ -274,7 +274,7 @@ def test_next_batch_is_fetched_while_the_last_one_is_read_and_stored(
     by_name: dict[str, list] = {}
     for run in sorted(asyncio.run(task_runs()), key=lambda r: r.start_time):
         by_name.setdefault(run.name.rsplit("-", 1)[0], []).append(run)
-    fetches, stores = by_name["fetch-batch"], by_name["store"]
+    fetches, stores = by_name["fetch-batch"], by_name["store-batch"]
     assert len(fetches) == len(stores) == batches
     for fetch, store in zip(fetches[1:], stores[:-1], strict=True):
         # The fetch of batch i+1 was running while batch i was stored.
