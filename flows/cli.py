@@ -107,8 +107,8 @@ def classify_command(file) -> None:
     """
     from flows.evaluate import classify_jsonl
 
-    bad = classify_jsonl(file, click.get_text_stream("stdout"), click.get_text_stream("stderr"))
-    if bad:
+    out, err = click.get_text_stream("stdout"), click.get_text_stream("stderr")
+    if _or_fail(classify_jsonl, file, out, err):
         sys.exit(1)
 
 

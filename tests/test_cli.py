@@ -119,3 +119,25 @@ def test_readme_starts_with_the_two_setup_commands():
     assert "pytest" in blocks[1]
     ci = (ROOT / ".ci" / "run").read_text()
     assert blocks[1].strip() in ci
+
+
+def test_classify_on_a_file_that_is_no_json_lines_reports_a_few_lines_and_a_count(kw_env):
+    result = run_cli(["classify", str(ROOT / "README.md")], kw_env)
+
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 7  # five lines told, how many more, the count
+    assert lines[5].startswith("... and ") and lines[5].endswith(" more bad lines")
+    assert lines[6].endswith("lines were not records; 0 classified")
+    assert "Traceback" not in result.stderr
+
+
+def test_classify_on_a_binary_file_is_one_error_line(kw_env, tmp_path):
+    picture = tmp_path / "chart.png"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+
+    result = run_cli(["classify", str(picture)], kw_env)
+
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: the input is not UTF-8 text")
+    assert len(result.stderr.splitlines()) == 1
