@@ -56,7 +56,7 @@ def test_classify_jsonl_writes_good_lines_in_order_and_numbers_bad_ones():
     bad = classify_jsonl(lines, out, err)
 
     assert bad == 4
-    errors = err.getvalue().splitlines()
+    *errors, summary = err.getvalue().splitlines()
     assert [e.split(":")[0] for e in errors] == ["line 2", "line 4", "line 5", "line 6"]
     assert errors[0].startswith("line 2: not valid JSON: ")
     assert errors[1:] == [
@@ -64,6 +64,7 @@ def test_classify_jsonl_writes_good_lines_in_order_and_numbers_bad_ones():
         "line 5: no title",
         "line 6: mesh_terms must be a list of strings",
     ]
+    assert summary == "4 of 6 lines were not records; 2 classified"
     written = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [w["pmid"] for w in written] == ["1", "7"]
     expected = classify("Mitragynine versus placebo", "", ["Randomized Controlled Trial"])
