@@ -488,3 +488,10 @@ def test_sentence_ends_are_found_where_a_full_scan_finds_them(dev_rows):
         clean = Text(raw).clean
         found = [m.span() for m in _sentence_ends(clean)]
         assert found == [m.span() for m in _SENTENCE_END_RE.finditer(clean)], raw[:80]
+
+
+def test_less_than_and_greater_than_signs_are_text_not_markup():
+    abstract = "We conducted a cross-sectional survey (p < 0.05 for all) of adults aged > 65 years."
+    result = classify("Kratom use and pain", abstract)
+    assert result.design == "cross_sectional"
+    assert result.evidence[0] == abstract.rstrip(".") or result.evidence[0] == abstract

@@ -22,9 +22,10 @@ from typing import Any, Generic, TypeVar
 
 # A tag, or whitespace that is not one plain space between words. Written to begin with a
 # character class, which the regex engine finds by a fast scan: as plain alternatives
-# (<[^<>]{1,200}>|\s{2,}|[^\S ]) each would be tried at every character.
-_EDIT_RE = re.compile(r"[<\s](?:(?<=<)[^<>]{1,200}>|(?<=\s)\s+|(?<=[^\S ]))")
-_TAG_RE = re.compile(r"<[^<>]{1,200}>")
+# (<tag>|\s{2,}|[^\S ]) each would be tried at every character.
+# A tag opens with a letter or "/": "p < 0.05 ... aged > 65" is text, not a tag.
+_EDIT_RE = re.compile(r"[<\s](?:(?<=<)(?=/?[A-Za-z])[^<>]{1,200}>|(?<=\s)\s+|(?<=[^\S ]))")
+_TAG_RE = re.compile(r"<(?=/?[A-Za-z])[^<>]{1,200}>")
 _ODD_SPACE_RE = re.compile(r"[^\S ]")
 # Block-level tags separate words; inline tags (<i>, <sup>) sit inside them.
 _BLOCK_TAG_RE = re.compile(
