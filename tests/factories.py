@@ -18,6 +18,7 @@ same text and nothing downstream can be served from a cache.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -31,6 +32,12 @@ from flows.store import Store
 from tests.eutils_server import SAMPLES, Record, article_xml, load_corpus, record_from_sample
 
 # Papers and digests
+
+
+def without_write_time(path: Path) -> bytes:
+    """A report's bytes less the time it was written (the one thing a rerun changes)."""
+    return re.sub(rb"Written \d{4}-\d\d-\d\d \d\d:\d\d UTC", b"Written <time>", path.read_bytes())
+
 
 SINCE, UNTIL = date(2026, 11, 2), date(2026, 11, 8)
 

@@ -6,7 +6,6 @@ import asyncio
 import csv
 import json
 import math
-import re
 import sqlite3
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -19,6 +18,7 @@ from flows.cli import cli
 from flows.windows import last_complete_week
 from tests.conftest import run_cli
 from tests.eutils_server import EutilsServer, corpus_records, error_body, load_corpus, stall
+from tests.factories import without_write_time
 
 FIRST_DAY = date(2026, 10, 26)
 SINCE, UNTIL = date(2026, 11, 2), date(2026, 11, 8)
@@ -42,11 +42,6 @@ def in_window(since: date, until: date) -> set[str]:
 def store_rows(db: str) -> list[tuple]:
     with sqlite3.connect(db) as conn:
         return conn.execute("SELECT * FROM papers ORDER BY pmid").fetchall()
-
-
-def without_write_time(path: Path) -> bytes:
-    """A report's bytes less the time it was written (the one thing a rerun changes)."""
-    return re.sub(rb"Written \d{4}-\d\d-\d\d \d\d:\d\d UTC", b"Written <time>", path.read_bytes())
 
 
 def invoke(args: list[str]):
