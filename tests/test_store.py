@@ -157,3 +157,33 @@ def test_changes_to_a_reported_paper_are_kept_as_pending_updates_until_reported(
     assert store.pending_updates() == [
         ("2", "relabelled", "Cross-sectional / survey → Cohort study")
     ]
+
+
+def test_the_delivery_lock_waits_a_bounded_time_then_fails_in_one_line(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    from flows.errors import KratomWatchError
+    from flows.runs import delivery_lock
+
+    db = tmp_path / "s.sqlite"
+    holder = subprocess.Popen(  # another run, in the middle of mailing a digest
+        [sys.executable, "-c", (
+            "import fcntl, sys, time; f = open(sys.argv[1], 'a'); fcntl.flock(f, fcntl.LOCK_EX);"
+            " print('held', flush=True); time.sleep(30)"
+        ), f"{db}.lock"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline() == "held\n"
+        started = time.monotonic()
+        mailing = "another kratom-watch run has been mailing"
+        with pytest.raises(KratomWatchError, match=mailing), delivery_lock(db, timeout=0.5):
+            pass
+        assert 0.5 <= time.monotonic() - started < 5
+    finally:
+        holder.kill()
+        holder.wait()
+    with delivery_lock(db, timeout=0.5):  # released when its holder is gone
+        pass
