@@ -1,6 +1,6 @@
 """The study-design labels: the one source of truth for labels, ranks and headings.
 
-Copied from shared/study-designs.md. The classifier, the store and the digest
+Copied from docs/study-designs.md. The classifier, the store and the digest
 templates all read this table; nothing else spells out a label.
 """
 

@@ -2,7 +2,7 @@
 
 lxml.iterparse reads one article at a time and frees it, so memory stays flat
 however large the set (Entrez.read builds the whole set first: 625 MB for
-10,000 articles, see field-notes). One small function per MEDLINE field.
+10,000 articles, see docs/field-notes.md). One small function per MEDLINE field.
 The DTD is never loaded: PubMed XML uses only the predefined entities.
 
 What a record says is not trusted to be well formed. Numbers are ASCII digits
@@ -93,7 +93,7 @@ def parse_article(article: etree._Element, number: int = 1) -> Paper:
     """A PubmedArticle; `number` is its place in the answer, for errors about it."""
     # Lookups by plain tag name, one level at a time: lxml answers those in C, while a path
     # ("Journal/Title") goes through its Python ElementPath (about 5 us a call, and a backfill
-    # makes tens of them per record: flows/bench.py throughput).
+    # makes tens of them per record; measured when the parse was written).
     data = article.find("PubmedData")
     citation = _required(article, "MedlineCitation", number, data)
     pmid = parse_pmid(citation, number)

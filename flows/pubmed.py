@@ -3,7 +3,7 @@
 Bio.Entrez builds every request; we decide where it goes and how it is
 retried. Biopython hard-codes NCBI's base URL, retries 429/5xx at once without
 waiting, passes no timeout and reads the body outside its retry loop (see
-field-notes), so:
+docs/field-notes.md), so:
 
 - Entrez.urlopen is replaced once by `_route`, which sends the request to the
   configured base URL (KRATOM_WATCH_EUTILS_URL) after a pacer that holds every

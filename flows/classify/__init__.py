@@ -6,7 +6,7 @@ How a record is labelled (docs/classifier.md has the detail and the measured fig
    keeps a map back to the record, so evidence is always quoted exactly.
 2. cues.py holds the precise method phrases ("we conducted a cross-sectional survey",
    "rats were treated with"); rules.py finds them, drops negated ones ("no randomized
-   trials exist") and applies the hard-case rules of shared/study-designs.md.
+   trials exist") and applies the hard-case rules of docs/study-designs.md.
 3. model.py scores the record with the committed model (model.npz): TF-IDF word 1-2-grams
    plus the rule scores, a logistic regression trained by train.py (`kratom-watch train`).
    The model decides the label; its probability is the confidence.

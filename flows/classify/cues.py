@@ -10,7 +10,7 @@ tests/test_classify_designs.py checks that these words never hide a match. Topic
 ("opioid", "liver", "withdrawal") are never cues.
 
 The model (model.py) reads each label's cue score as a feature, so how far a cue is trusted
-is learned; rules.py applies the hard cases of shared/study-designs.md on top.
+is learned; rules.py applies the hard cases of docs/study-designs.md on top.
 """
 
 from __future__ import annotations

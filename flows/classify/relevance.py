@@ -1,6 +1,6 @@
 """Depression relevance: whether a paper is about, or reports data on, depression or mood.
 
-Per shared/study-designs.md it counts depression, depressive symptoms, low mood,
+Per docs/study-designs.md it counts depression, depressive symptoms, low mood,
 anhedonia, antidepressant(-like) effects or treatment, suicidality, and mental-health
 outcomes that include mood (psychological distress, internalising disorders, serious mental
 illness, mood alongside anxiety). It does not count respiratory or CNS depression, one

@@ -1,4 +1,4 @@
-"""Rule scores: which cues fire in a record, and the hard-case rules of shared/study-designs.md.
+"""Rule scores: which cues fire in a record, and the hard-case rules of docs/study-designs.md.
 
 A cue in the abstract is ignored when its sentence says the design is absent, wished for or
 someone else's ("no randomized trials exist", "cohort studies are needed", "previously ...
