@@ -290,8 +290,12 @@ def write_archive(
     now: datetime,
     env: Environment,
     searching: tuple[date, date] | None = None,
+    store_chart: bytes | None = None,
 ) -> list[Path]:
     """Write the archive's files into reports_dir from the store and the digests there.
+
+    `store_chart` is the chart of every stored paper when the caller has just drawn it (the
+    digest's own chart is the same): it is not drawn twice.
 
     The charts (ARCHIVE_CHART, EVIDENCE_CHART) are redrawn from the store, then
     evidence.html (the evidence as of now's date), index.html and feed.xml; returns their
@@ -306,8 +310,9 @@ def write_archive(
     latest = chart.latest_plausible_year(as_of)
     evidence = evidence_from_store(store, as_of, reports_dir, searching)
     files = {
-        ARCHIVE_CHART: lambda: chart.design_chart_png(
-            store.years_and_designs(), "All papers in the store", latest
+        ARCHIVE_CHART: lambda: (
+            store_chart
+            or chart.design_chart_png(store.years_and_designs(), "All papers in the store", latest)
         ),
         EVIDENCE_CHART: lambda: chart.design_chart_png(
             store.years_and_designs_of(relevant=True), "Papers about depression or mood", latest

@@ -159,6 +159,13 @@ def render_digest(
     def form(suffix: str) -> Path:
         return reports_dir / f"{digest.stem}{suffix}"
 
+    # Every stored paper by year and design: the digest's chart, and the archive's.
+    store_chart = chart.design_chart_png(
+        digest.store.years_and_designs(),
+        "All papers in the store",
+        chart.latest_plausible_year(now.date()),
+    )
+
     # Rendered one at a time, and the CSV and RIS straight into their files (together, in
     # one pass over the store): a backfill's digest is large, and holding all its forms at
     # once multiplied the peak memory (benchmarks: memory).
@@ -177,17 +184,7 @@ def render_digest(
             False,
         ),
         ((form(".csv"), form(".ris")), lambda c, r: exports.write_exports(digest, c, r), False),
-        (
-            (form(".png"),),
-            lambda f: f.write(
-                chart.design_chart_png(
-                    digest.store.years_and_designs(),
-                    "All papers in the store",
-                    chart.latest_plausible_year(now.date()),
-                )
-            ),
-            True,
-        ),
+        ((form(".png"),), lambda f: f.write(store_chart), True),
         # The sidecar last: the archive lists a digest only once all its files are there.
         ((form(".json"),), lambda f: f.write(archive.sidecar(digest)), False),
     ]
@@ -201,7 +198,9 @@ def render_digest(
         ) from None
     paths = [path for paths, _, _ in steps[:-1] for path in paths]
     searching = (digest.since, digest.until)
-    return paths + archive.write_archive(reports_dir, digest.store, base_url, now, env, searching)
+    return paths + archive.write_archive(
+        reports_dir, digest.store, base_url, now, env, searching, store_chart
+    )
 
 
 def _write_atomically(
