@@ -148,6 +148,20 @@ def test_deployment_schedule_and_parameters(prefect_harness, monkeypatch):
     assert run.parameters == {"kind": "scheduled", "since": "2026-11-02", "until": "2026-11-08"}
 
 
+def retracted_later(row: dict, modified: date):
+    """The row's record (created 2026-11-03) as PubMed serves it once a retraction notice
+    is added, its modification date saying when."""
+    (record,) = corpus_records(lambda r: date(2026, 11, 3), [row])
+    notice = (
+        '<CommentsCorrectionsList><CommentsCorrections RefType="RetractionIn">'
+        "<RefSource>J Test. 2026 Nov;9:1</RefSource></CommentsCorrections>"
+        "</CommentsCorrectionsList></MedlineCitation>"
+    )
+    record.xml = record.xml.replace("</MedlineCitation>", notice)
+    record.modified = modified
+    return record
+
+
 def test_retraction_of_an_earlier_paper_reaches_a_later_digest(
     prefect_harness, kw_env, smtp, monkeypatch
 ):
@@ -159,15 +173,7 @@ def test_retraction_of_an_earlier_paper_reaches_a_later_digest(
         second = weekly_digest(kind="scheduled", as_of=MONDAYS[1], return_state=True)
         # Long after it entered PubMed (outside any later created-date window), the
         # record gains a retraction notice; PubMed's modification date says when.
-        (record,) = corpus_records(lambda r: date(2026, 11, 3), [retracted])
-        notice = (
-            '<CommentsCorrectionsList><CommentsCorrections RefType="RetractionIn">'
-            "<RefSource>J Test. 2026 Nov;9:1</RefSource></CommentsCorrections>"
-            "</CommentsCorrectionsList></MedlineCitation>"
-        )
-        record.xml = record.xml.replace("</MedlineCitation>", notice)
-        record.modified = date(2026, 11, 20)
-        server.add([record])
+        server.add([retracted_later(retracted, modified=date(2026, 11, 20))])
         third = weekly_digest(kind="scheduled", as_of=MONDAYS[2], return_state=True)
         modified_searches = [r for r in server.requests if "[mdat]" in r.params.get("term", "")]
 
@@ -187,15 +193,7 @@ def test_retraction_seen_by_a_run_that_fails_reaches_the_rerun(
     with EutilsServer(corpus_records(lambda r: date(2026, 11, 3), rows)) as server:
         monkeypatch.setenv("KRATOM_WATCH_EUTILS_URL", server.base_url)
         first = weekly_digest(kind="scheduled", as_of=MONDAYS[0], return_state=True)
-        (record,) = corpus_records(lambda r: date(2026, 11, 3), [retracted])
-        notice = (
-            '<CommentsCorrectionsList><CommentsCorrections RefType="RetractionIn">'
-            "<RefSource>J Test. 2026 Nov;9:1</RefSource></CommentsCorrections>"
-            "</CommentsCorrectionsList></MedlineCitation>"
-        )
-        record.xml = record.xml.replace("</MedlineCitation>", notice)
-        record.modified = date(2026, 11, 12)
-        server.add([record])
+        server.add([retracted_later(retracted, modified=date(2026, 11, 12))])
         # The run that first sees the retraction stores the paper, then cannot mail.
         monkeypatch.setenv("KRATOM_WATCH_RETRY_BACKOFF", "0.01")
         monkeypatch.setenv("KRATOM_WATCH_SMTP_PORT", "9")
