@@ -105,3 +105,28 @@ def run_cli(
         timeout=timeout,
         input=input_text,
     )
+
+
+@pytest.fixture(scope="module")
+def chromium(tmp_path_factory):
+    """Headless Chromium (tests/chromium.py), one a test module."""
+    from tests.chromium import start_chromium
+
+    yield from start_chromium(tmp_path_factory)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The store's clock: the times it records are the test's (tests.factories.Clock)."""
+    from tests.factories import patch_clock
+
+    return patch_clock(monkeypatch)
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    """An empty store in the test's folder."""
+    from flows.store import Store
+
+    with Store(tmp_path / "kw.sqlite") as store:
+        yield store

@@ -32,20 +32,8 @@ from tests.factories import (
     archive,
     hostile_paper,
     paper,
-    patch_clock,
     publish,
 )
-
-
-@pytest.fixture
-def clock(monkeypatch) -> Clock:
-    return patch_clock(monkeypatch)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterable[Store]:
-    with Store(tmp_path / "kw.sqlite") as store:
-        yield store
 
 
 def three_weeks(folder: Path, store: Store, clock: Clock) -> None:

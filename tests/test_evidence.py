@@ -1,7 +1,7 @@
 """The evidence page: what it states for stores built to know the answer, and how it looks.
 
 The browser tests (marked slow) open the archive and the evidence page in Debian's headless
-Chromium, as tests/test_browser.py does, and keep screenshots outside the repository
+Chromium (tests/chromium.py), and keep screenshots outside the repository
 ($KRATOM_WATCH_SCREENSHOTS or <temp>/kratom-watch-screenshots: archive-1200.png,
 archive-375.png, evidence-1200.png, evidence-375.png).
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 import html
 import re
 from collections import Counter
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -22,23 +21,11 @@ from flows.evidence import STRONGEST_LISTED, evidence_from_store
 from flows.findings import finding, study_size
 from flows.models import AbstractSection, Paper
 from flows.store import Store
-from tests import test_browser
+from tests.chromium import OUTPUT
 from tests.eutils_server import load_corpus
-from tests.factories import FIRST_PMID, NOW, WEEKS, Clock, archive, paper, patch_clock, publish
+from tests.factories import FIRST_PMID, NOW, WEEKS, Clock, archive, paper, publish
 
 AS_OF = NOW.date()  # 2026-12-01
-chromium = test_browser.chromium  # the module's headless Chromium fixture
-
-
-@pytest.fixture
-def clock(monkeypatch) -> Clock:
-    return patch_clock(monkeypatch)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store(tmp_path / "kw.sqlite") as store:
-        yield store
 
 
 def of(design: str, n: int, start: int, relevant: bool = True, **changes) -> list[Paper]:
@@ -243,7 +230,7 @@ def look(chromium, page: Path, width: int, shot: str) -> dict:
             " scripts: document.scripts.length,"
             " text: document.body.innerText})"
         )
-        visit.screenshot(test_browser.OUTPUT / shot)
+        visit.screenshot(OUTPUT / shot)
         facts["problems"] = visit.problems()
     finally:
         visit.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,21 +14,10 @@ from flows.archive import feed_xml
 from flows.evidence import digest_name
 from flows.render import environment
 from flows.store import Store
-from tests.factories import NOW, WEEKS, Clock, hostile_paper, paper, patch_clock, publish
+from tests.factories import NOW, WEEKS, Clock, hostile_paper, paper, publish
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 LATER = datetime(2026, 12, 8, 7, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock(monkeypatch) -> Clock:
-    return patch_clock(monkeypatch)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store(tmp_path / "kw.sqlite") as store:
-        yield store
 
 
 def write_feed(store: Store, reports: Path, base_url: str | None = None, now=NOW) -> bytes:
