@@ -177,7 +177,9 @@ def unfetched_error(missing: list[str], count: int, since: date, until: date) ->
     )
 
 
-def reported_candidates(settings: Settings, run_id: int, search: SearchResult, skip) -> list[str]:
+def reported_candidates(
+    settings: Settings, run_id: int, search: SearchResult, skip: set[str]
+) -> list[str]:
     """PMIDs of a modification-date search that an earlier digest listed (and not in `skip`)."""
     candidates = [p for p in search.pmids if p not in skip]
     with open_store(settings) as store:
