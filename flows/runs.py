@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from flows.classify import CLASSIFIER_VERSION, classify
+from flows.classify import CLASSIFIER_VERSION, PaperText, classify_many
 from flows.digest import PaperUpdate, SearchNote, digest_from_store
 from flows.errors import KratomWatchError, PubMedError
 from flows.findings import finding, study_size
@@ -103,9 +103,11 @@ def classify_papers(papers: list[Paper]) -> list[Paper]:
     """Label each paper in place: its design and depression relevance (flows.classify), then
     what it found and how many it studied (flows.findings, which reads the design); returns
     the list."""
-    for paper in papers:
-        abstract = paper.abstract_text
-        result = classify(paper.title_text, abstract, paper.publication_types, paper.mesh_terms)
+    texts = [
+        PaperText(p.title_text, p.abstract_text, p.publication_types, p.mesh_terms) for p in papers
+    ]
+    for paper, text, result in zip(papers, texts, classify_many(texts), strict=True):
+        abstract = text.abstract
         paper.design = result.design
         paper.depression_relevant = result.depression_relevant
         paper.evidence = list(result.evidence)
