@@ -28,7 +28,7 @@ from flows.designs import LABELS
 
 MODEL_PATH = Path(__file__).with_name("model.npz")
 RULE_SCALE = 5.0  # rule scores are divided by this: a strong cue (weight 5) reads as 1
-_BETWEEN = " "  # stands between sentences (and records) in the words: no word is a space
+_BETWEEN = "|"  # stands between sentences (and records) in the words: no word is a "|"
 _BETWEEN_ID = -2
 
 
@@ -172,13 +172,15 @@ def score_many(model: Model, records: Sequence[Record]) -> Scores:
     words: list[str] = []
     lengths = []
     for record in records:
-        start = len(words)
-        words += record.title_words
-        for sentence in record.sentence_words:
-            words.append(_BETWEEN)
-            words += sentence
-        words.append(_BETWEEN)  # a record's last word is no bigram with the next one's first
-        lengths.append(len(words) - start)
+        # Record.title_words, then each of Record.sentence_words after a marker, and a marker
+        # at the end (a record's last word is no bigram with the next one's first): one
+        # split a record instead of one a sentence. `tokens` holds only words and spaces,
+        # padded by one space: low[s:e] is tokens[s + 1 : e + 1].
+        tokens = record.abstract.tokens
+        marked = [f" {_BETWEEN} {tokens[s + 1 : e + 1]}" for s, e in record.abstract.sentences]
+        record_words = (record.title.tokens + "".join(marked) + f" {_BETWEEN}").split()
+        words += record_words
+        lengths.append(len(record_words))
     n = len(records)
     ids = np.fromiter(map(index.word_ids.get, words, repeat(-1)), dtype=np.intp, count=len(words))
     record_of = np.repeat(np.arange(n), lengths)
