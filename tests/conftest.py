@@ -45,12 +45,18 @@ def prefect_harness():
 
     Flow-run heartbeats are off for the in-process runs: the heartbeat thread sleeps in
     1-second steps and each run waits for it to stop (0.5 to 1 s a run). Runs in subprocesses
-    keep them, as users do.
+    keep them, as users do. The server does not register Prefect's block types, which
+    kratom-watch does not use (1.5 s of CPU a server).
     """
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.settings import (
+        PREFECT_API_BLOCKS_REGISTER_ON_START,
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        temporary_settings,
+    )
     from prefect.testing.utilities import prefect_test_harness
 
     with (
+        temporary_settings(updates={PREFECT_API_BLOCKS_REGISTER_ON_START: False}),
         prefect_test_harness(server_startup_timeout=120),
         temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
     ):
