@@ -2,14 +2,12 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
 from flows.errors import SettingsError
 from flows.settings import DEFAULT_QUERY, NCBI_EUTILS_URL, load_settings
-from flows.windows import last_complete_week
 
 BASE = {"NCBI_EMAIL": "me@example.org"}
 
@@ -76,35 +74,6 @@ def test_bad_api_key_message_does_not_echo_it():
     with pytest.raises(SettingsError) as raised:
         load_settings({**BASE, "NCBI_API_KEY": "my-secret-key"})
     assert "my-secret-key" not in str(raised.value)
-
-
-@pytest.mark.parametrize(
-    "today, week",
-    [
-        (date(2026, 11, 26), (date(2026, 11, 16), date(2026, 11, 22))),  # a Thursday
-        (date(2026, 11, 23), (date(2026, 11, 16), date(2026, 11, 22))),  # a Monday
-        (date(2026, 11, 22), (date(2026, 11, 9), date(2026, 11, 15))),  # a Sunday: not complete
-    ],
-)
-def test_last_complete_week(today, week):
-    assert last_complete_week(today) == week
-
-
-@pytest.mark.parametrize(
-    "days, count, cap, pieces",
-    [(20, 1000, 200, 5), (7, 12_000, 9_999, 3), (2, 100_000, 9_999, 2), (31, 50_000, 9_999, 7)],
-)
-def test_split_window_covers_every_day_once(days, count, cap, pieces):
-    from flows.runs import split_window  # here, so the settings tests need no flows.runs
-
-    since = date(2026, 1, 1)
-    until = since + timedelta(days=days - 1)
-
-    windows = split_window(since, until, count, cap)
-
-    assert len(windows) == pieces
-    covered = [w[0] + timedelta(days=i) for w in windows for i in range((w[1] - w[0]).days + 1)]
-    assert covered == [since + timedelta(days=i) for i in range(days)]
 
 
 # ---- issue 15: settings a newcomer gets wrong, and secrets in the config file
