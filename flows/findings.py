@@ -849,13 +849,17 @@ _NUMBER_WORD = "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
 # A written number from its first word: "twenty-four", "nine-hundred-twenty-eight".
 _WORD_NUMBER_AT = re.compile(rf"(?:{_NUMBER_WORD})(?:[- ](?:{_NUMBER_WORD}|thousand))*(?![a-z])")
 _NUMBER_WORD_SET = frozenset((*_NUMBER_WORDS, "thousand"))
-# Digits, with thousands grouped by commas or spaces: 4,945 or 59 714.
-# Numbers in one pass over the lowercased text: digits (thousands grouped by commas
-# or spaces: 4,945 or 59 714), not a decimal, a percentage or a dose; or a written
-# number after a space or bracket. One scan costs as much as the rest of the work.
-_NUMBER_SCAN = re.compile(
-    r"[0-9]+(?:[, ][0-9]{3}(?![0-9]))*(?![.,]?[0-9]|\s?%|\s?(?:mg|kg|g|ml|µg|mm|h|min)\b)"
-    r"|[ (\n\"“](?:one|t(?:wo|hree|en|welve|hirteen|wenty|hirty)|f(?:our(?:teen)?|ive|ifteen|"
+# Digits, with thousands grouped by commas or spaces (4,945 or 59 714), not a
+# decimal, a percentage or a dose. Written [0-9][0-9]* rather than [0-9]+: a
+# pattern that opens with a character class lets the regex engine skip ahead to
+# the next digit, one that opens with a repeat is tried at every character.
+_DIGITS = re.compile(
+    r"[0-9][0-9]*(?:[, ][0-9]{3}(?![0-9]))*(?![.,]?[0-9]|\s?%|\s?(?:mg|kg|g|ml|µg|mm|h|min)\b)"
+)
+# A written number, from the space or bracket before it. Digits and written
+# numbers are two scans: one pattern with both as alternatives gets no such skip.
+_WRITTEN_NUMBER = re.compile(
+    r"[ (\n\"“](?:one|t(?:wo|hree|en|welve|hirteen|wenty|hirty)|f(?:our(?:teen)?|ive|ifteen|"
     r"orty|ifty)|s(?:ix(?:teen|ty)?|even(?:teen|ty)?)|e(?:ight(?:een|y)?|leven)|"
     r"n(?:ine(?:teen|ty)?)|hundred)(?:[- ](?:one|two|three|four|five|six|seven|eight|nine|"
     r"hundred|thousand|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety))*(?![a-z])"
@@ -1009,16 +1013,15 @@ def _numbers(text: str, low: str) -> list[tuple[int, int, int]]:
     first = _WORD_NUMBER_AT.match(low)  # the scan finds written numbers after a space
     if first:
         found.append((0, first.end(), _number(first.group())))
-    for match in _NUMBER_SCAN.finditer(low):
+    for match in _WRITTEN_NUMBER.finditer(low):
+        start = match.start() + 1  # past the space or bracket
+        if not _continues_number(low, start):
+            found.append((start, match.end(), _number(match.group()[1:])))
+    for match in _DIGITS.finditer(low):
         start, end = match.span()
         written = match.group()
-        if not written[0].isdigit():
-            start += 1  # the scan starts at the space or bracket before a written number
-            if not _continues_number(low, start):
-                found.append((start, end, _number(written[1:])))
-            continue
         if " " in written or "," in written:
-            head = re.split("[, ]", written, maxsplit=1)[0]
+            head = written.replace(",", " ").split(" ", 1)[0]
             if len(head) > 3:  # "2019 500": a year, then another number
                 end = start + len(head)
                 written = head
@@ -1029,6 +1032,7 @@ def _numbers(text: str, low: str) -> list[tuple[int, int, int]]:
         if 1900 <= value <= 2099 and len(written) == 4 and _is_year(low, start):
             continue
         found.append((start, end, value))
+    found.sort()  # back in text order, as the two scans found them apart
     return found
 
 
