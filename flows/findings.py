@@ -59,7 +59,11 @@ _INITIALS = re.compile(r"(?:[A-Za-z]\.)+")
 # A sentence ends at . ! or ? (closing quotes or brackets may follow) before
 # whitespace and a capital, a digit or an opening bracket; at a period glued to
 # the next capitalised word ("medicine.Pharmacologically"); or at a line break.
-_BOUNDARY = re.compile(r"[.!?][\"'”’)\]]*(?=\s+[\"“‘(\[]?[A-Z0-9\u0391-\u03a9]|[A-Z][a-z])|\n")
+# Both open with one character class so that the regex engine skips ahead to it
+# (a pattern of alternatives is otherwise tried at every character).
+_BOUNDARY = re.compile(
+    r"[.!?\n](?:(?<=\n)|[\"'”’)\]]*(?=\s+[\"“‘(\[]?[A-Z0-9\u0391-\u03a9]|[A-Z][a-z]))"
+)
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -124,7 +128,7 @@ _HEADWORDS = (
     r"implications|significance|research update"
 )
 # Where a heading may start: the start of the text, a new line, or after a sentence.
-_HEADING_SPOT = re.compile(r"\n[ \t]*|[.!?][ \t]+")
+_HEADING_SPOT = re.compile(r"[.!?\n](?:(?<=\n)[ \t]*|[ \t]+)")  # one class first, as _BOUNDARY
 # A heading: a few words and a colon; a known heading alone on its line; or a
 # known heading in capitals (or one capitalised word) run into the sentence it
 # heads: "OBJECTIVE This review aims ...", "Results Overall, mitragynine ...".
