@@ -533,9 +533,12 @@ def _sentences(parts: Sequence[_Part], roles: frozenset[str] | None = None) -> l
     for index, part in enumerate(parts):
         if roles is not None and part.role not in roles:
             continue
+        # Few parts name a copyright or a registration at all: asked once of the part,
+        # so that their sentences need only the bracket check (a bare citation).
+        stamped = any(map(part.text.lower().__contains__, _BOILERPLATE_HINTS))
         for start, end in sentence_spans(part.text):
             s = _Sentence(index, start, end, part.text[start:end])
-            if not _is_boilerplate(s.low):
+            if not ((stamped or s.low[:1] == "(") and _is_boilerplate(s.low)):
                 found.append(s)
     return found
 
@@ -871,6 +874,7 @@ _WRITTEN_NUMBER = re.compile(
     r"n(?:ine(?:teen|ty)?)|hundred)(?:[- ](?:one|two|three|four|five|six|seven|eight|nine|"
     r"hundred|thousand|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety))*(?![a-z])"
 )
+_NUMBER_PARTS = re.compile(r"[-\s]+")  # "twenty-four", "nine hundred"
 _TOKEN = re.compile(r"\s*(\([^()]{0,40}\)|[^\s()]+)")
 _STRIP = ".,;:!?\"'”’“‘)]"
 # Words that may not sit between a number and its noun: they make it a dose, a
@@ -1059,7 +1063,7 @@ def _continues_number(low: str, at: int) -> bool:
     """The word at `at` is the second part of a written number ("twenty-four")."""
     if at == 0 or low[at - 1] not in "- ":
         return False
-    previous = re.split(r"[\s-]", low[max(0, at - 14) : at - 1])[-1]
+    previous = _NUMBER_PARTS.split(low[max(0, at - 14) : at - 1])[-1]
     return previous in _NUMBER_WORD_SET
 
 
@@ -1107,7 +1111,7 @@ def _count(text: str, low: str, start: int, end: int, n: int) -> _Count | None:
 
 def _noun_after(text: str, low: str, end: int) -> tuple[str | None, int, str]:
     """The counted noun within four describing words after a number, its end, what follows."""
-    if _NOUN_WORDS.isdisjoint(w.strip(_STRIP) for w in low[end : end + 90].split()[:6]):
+    if _NOUN_WORDS.isdisjoint(w.strip(_STRIP) for w in low[end : end + 90].split(None, 6)[:6]):
         return None, 0, ""
     tokens = []
     position = end
@@ -1291,7 +1295,7 @@ def _number_digits(digits: str) -> int:
 def _number(written: str) -> int:
     """The value of a written number: "twenty-four" 24, "nine-hundred-twenty-eight" 928."""
     total = current = 0
-    for word in re.split(r"[-\s]+", written):
+    for word in _NUMBER_PARTS.split(written):
         if word == "hundred":
             current = max(current, 1) * 100
         elif word == "thousand":
