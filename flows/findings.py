@@ -224,7 +224,7 @@ def abstract_parts(abstract: Sequence[AbstractSection] | str) -> list[_Part]:
 
 def _heading_spots(text: str) -> list[int]:
     """Where a heading could start: a capital that has a colon or a line end soon after it."""
-    if ":" not in text and "\n" not in text and not any(map(text.__contains__, _HEADING_HINTS)):
+    if ":" not in text and "\n" not in text and not _heading_word_at_a_spot(text):
         return []
     spots = []
     for spot in (0, *(m.end() for m in _HEADING_SPOT.finditer(text))):
@@ -267,6 +267,14 @@ _WORD_HEADINGS = _wordset(
     "Background Rationale Introduction Objective Objectives Aim Aims Methods Results "
     "Discussion Conclusion Conclusions Summary"
 )
+_HINT_AFTER_SENTENCE = re.compile(rf"[.!?][ \t]+(?:{'|'.join(map(re.escape, _HEADING_HINTS))})")
+
+
+def _heading_word_at_a_spot(text: str) -> bool:
+    """A heading hint at the start or after a sentence: without a colon or a line break,
+    a heading can be nowhere else. One pattern for all hints costs less than a search
+    of the whole text for each."""
+    return text.startswith(_HEADING_HINTS) or _HINT_AFTER_SENTENCE.search(text) is not None
 
 
 def _add_part(parts: list[_Part], role: str, text: str) -> None:
