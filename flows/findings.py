@@ -1211,7 +1211,8 @@ def _sampling_after(after: str) -> bool:
 def _n_equals(text: str, low: str, match: re.Match) -> _Count | None:
     """N = 1,118: a sample size, unless it counts a subgroup or a weighted population."""
     equals = match.start()
-    letter = text[:equals].rstrip()[-2:]
+    before = text[:equals].rstrip()
+    letter = before[-2:]
     if not letter or letter[-1] not in "Nn" or letter[:-1].isalpha():
         return None
     n = _number_digits(match.group(1))
@@ -1220,7 +1221,7 @@ def _n_equals(text: str, low: str, match: re.Match) -> _Count | None:
         return None  # n = 194/331 is a share of the sample
     if low.startswith((" million", " billion"), end):
         return None
-    start = equals - (len(text[:equals]) - len(text[:equals].rstrip())) - 1
+    start = len(before) - 1  # at the N
     window = low[max(0, start - 60) : start]
     if any(word in window for word in _POPULATION) or window.rstrip(" (,;").endswith("%"):
         return None
