@@ -13,9 +13,9 @@ boundary and ends in " …"; the text before that is still exact), so a reader
 can trust it as the authors' words.
 
 Both run for every listed paper of a backfill, so they are written for speed:
-patterns start with a literal or a character class (which the regex engine can
-skip to), sentence cues are tried only when one of their trigger words occurs,
-and counts are read from the few words after each number.
+the scans of the whole text start with a literal or a character class (which the
+regex engine can skip to), sentence cues are tried only when one of their trigger
+words occurs, and counts are read from the few words after each number.
 """
 
 from __future__ import annotations
