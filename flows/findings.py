@@ -59,8 +59,8 @@ _INITIALS = re.compile(r"(?:[A-Za-z]\.)+")
 # A sentence ends at . ! or ? (closing quotes or brackets may follow) before
 # whitespace and a capital, a digit or an opening bracket; at a period glued to
 # the next capitalised word ("medicine.Pharmacologically"); or at a line break.
-# Both open with one character class so that the regex engine skips ahead to it
-# (a pattern of alternatives is otherwise tried at every character).
+# The two kinds of end share one opening character class, which the regex engine
+# can skip ahead to; alternatives that open differently are tried at every character.
 _BOUNDARY = re.compile(
     r"[.!?\n](?:(?<=\n)|[\"'”’)\]]*(?=\s+[\"“‘(\[]?[A-Z0-9\u0391-\u03a9]|[A-Z][a-z]))"
 )
@@ -541,8 +541,8 @@ def _sentences(parts: Sequence[_Part], roles: frozenset[str] | None = None) -> l
     for index, part in enumerate(parts):
         if roles is not None and part.role not in roles:
             continue
-        # Few parts name a copyright or a registration at all: asked once of the part,
-        # so that their sentences need only the bracket check (a bare citation).
+        # Only a sentence that opens with a bracket or holds a hint is checked; whether
+        # the part holds any hint at all is asked once (most hold none).
         stamped = any(map(part.text.lower().__contains__, _BOILERPLATE_HINTS))
         for start, end in sentence_spans(part.text):
             s = _Sentence(index, start, end, part.text[start:end])
