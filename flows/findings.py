@@ -13,9 +13,9 @@ boundary and ends in " …"; the text before that is still exact), so a reader
 can trust it as the authors' words.
 
 Both run for every listed paper of a backfill, so they are written for speed:
-patterns start with a literal or a character class (which the regex engine can
-skip to), sentence cues are tried only when one of their trigger words occurs,
-and counts are read from the few words after each number.
+the scans of the whole text start with a literal or a character class (which the
+regex engine can skip to), sentence cues are tried only when one of their trigger
+words occurs, and counts are read from the few words after each number.
 """
 
 from __future__ import annotations
@@ -59,7 +59,11 @@ _INITIALS = re.compile(r"(?:[A-Za-z]\.)+")
 # A sentence ends at . ! or ? (closing quotes or brackets may follow) before
 # whitespace and a capital, a digit or an opening bracket; at a period glued to
 # the next capitalised word ("medicine.Pharmacologically"); or at a line break.
-_BOUNDARY = re.compile(r"[.!?][\"'”’)\]]*(?=\s+[\"“‘(\[]?[A-Z0-9\u0391-\u03a9]|[A-Z][a-z])|\n")
+# The two kinds of end share one opening character class, which the regex engine
+# can skip ahead to; alternatives that open differently are tried at every character.
+_BOUNDARY = re.compile(
+    r"[.!?\n](?:(?<=\n)|[\"'”’)\]]*(?=\s+[\"“‘(\[]?[A-Z0-9\u0391-\u03a9]|[A-Z][a-z]))"
+)
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -124,7 +128,7 @@ _HEADWORDS = (
     r"implications|significance|research update"
 )
 # Where a heading may start: the start of the text, a new line, or after a sentence.
-_HEADING_SPOT = re.compile(r"\n[ \t]*|[.!?][ \t]+")
+_HEADING_SPOT = re.compile(r"[.!?\n](?:(?<=\n)[ \t]*|[ \t]+)")  # one class first, as _BOUNDARY
 # A heading: a few words and a colon; a known heading alone on its line; or a
 # known heading in capitals (or one capitalised word) run into the sentence it
 # heads: "OBJECTIVE This review aims ...", "Results Overall, mitragynine ...".
@@ -220,7 +224,7 @@ def abstract_parts(abstract: Sequence[AbstractSection] | str) -> list[_Part]:
 
 def _heading_spots(text: str) -> list[int]:
     """Where a heading could start: a capital that has a colon or a line end soon after it."""
-    if ":" not in text and "\n" not in text and not any(map(text.__contains__, _HEADING_HINTS)):
+    if ":" not in text and "\n" not in text and not _heading_word_at_a_spot(text):
         return []
     spots = []
     for spot in (0, *(m.end() for m in _HEADING_SPOT.finditer(text))):
@@ -263,6 +267,14 @@ _WORD_HEADINGS = _wordset(
     "Background Rationale Introduction Objective Objectives Aim Aims Methods Results "
     "Discussion Conclusion Conclusions Summary"
 )
+_HINT_AFTER_SENTENCE = re.compile(rf"[.!?][ \t]+(?:{'|'.join(map(re.escape, _HEADING_HINTS))})")
+
+
+def _heading_word_at_a_spot(text: str) -> bool:
+    """A heading hint at the start or after a sentence: without a colon or a line break,
+    a heading can be nowhere else. One pattern for all hints costs less than a search
+    of the whole text for each."""
+    return text.startswith(_HEADING_HINTS) or _HINT_AFTER_SENTENCE.search(text) is not None
 
 
 def _add_part(parts: list[_Part], role: str, text: str) -> None:
@@ -277,11 +289,14 @@ def _add_part(parts: list[_Part], role: str, text: str) -> None:
 _JOINERS = ",.;:()[]/-\"'“”‘’"
 
 
-def _words(low: str) -> frozenset[str]:
+def _words(low: str) -> list[str]:
+    # A list, not a set: a cue only asks whether one of its trigger words is among
+    # them (frozenset.isdisjoint takes any iterable), and building a set of a
+    # sentence's words costs more than all the cue checks made on it.
     for joiner in _JOINERS:
         if joiner in low:
             low = low.replace(joiner, " ")
-    return frozenset(low.split())
+    return low.split()
 
 
 class _Cue:
@@ -289,7 +304,7 @@ class _Cue:
 
     Every text the pattern matches contains a trigger word (tests/test_findings.py
     checks this on the dev corpus), so the triggers only save time: a set
-    intersection is far cheaper than a pattern with many alternatives.
+    lookup is far cheaper than a pattern with many alternatives.
     """
 
     __slots__ = ("pattern", "words")
@@ -506,10 +521,10 @@ class _Sentence:
         self.part, self.start, self.end, self.text = part, start, end, text
         self.low = text.lower()
         self.complete = _complete(text)
-        self._words: frozenset[str] | None = None
+        self._words: list[str] | None = None
 
     @property
-    def words(self) -> frozenset[str]:
+    def words(self) -> list[str]:
         if self._words is None:
             self._words = _words(self.low)
         return self._words
@@ -526,9 +541,12 @@ def _sentences(parts: Sequence[_Part], roles: frozenset[str] | None = None) -> l
     for index, part in enumerate(parts):
         if roles is not None and part.role not in roles:
             continue
+        # Only a sentence that opens with a bracket or holds a hint is checked; whether
+        # the part holds any hint at all is asked once (most hold none).
+        stamped = any(map(part.text.lower().__contains__, _BOILERPLATE_HINTS))
         for start, end in sentence_spans(part.text):
             s = _Sentence(index, start, end, part.text[start:end])
-            if not _is_boilerplate(s.low):
+            if not ((stamped or s.low[:1] == "(") and _is_boilerplate(s.low)):
                 found.append(s)
     return found
 
@@ -849,17 +867,22 @@ _NUMBER_WORD = "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
 # A written number from its first word: "twenty-four", "nine-hundred-twenty-eight".
 _WORD_NUMBER_AT = re.compile(rf"(?:{_NUMBER_WORD})(?:[- ](?:{_NUMBER_WORD}|thousand))*(?![a-z])")
 _NUMBER_WORD_SET = frozenset((*_NUMBER_WORDS, "thousand"))
-# Digits, with thousands grouped by commas or spaces: 4,945 or 59 714.
-# Numbers in one pass over the lowercased text: digits (thousands grouped by commas
-# or spaces: 4,945 or 59 714), not a decimal, a percentage or a dose; or a written
-# number after a space or bracket. One scan costs as much as the rest of the work.
-_NUMBER_SCAN = re.compile(
-    r"[0-9]+(?:[, ][0-9]{3}(?![0-9]))*(?![.,]?[0-9]|\s?%|\s?(?:mg|kg|g|ml|µg|mm|h|min)\b)"
-    r"|[ (\n\"“](?:one|t(?:wo|hree|en|welve|hirteen|wenty|hirty)|f(?:our(?:teen)?|ive|ifteen|"
+# Digits, with thousands grouped by commas or spaces (4,945 or 59 714), not a
+# decimal, a percentage or a dose. Written [0-9][0-9]* rather than [0-9]+: a
+# pattern that opens with a character class lets the regex engine skip ahead to
+# the next digit, one that opens with a repeat is tried at every character.
+_DIGITS = re.compile(
+    r"[0-9][0-9]*(?:[, ][0-9]{3}(?![0-9]))*(?![.,]?[0-9]|\s?%|\s?(?:mg|kg|g|ml|µg|mm|h|min)\b)"
+)
+# A written number, from the space or bracket before it. Digits and written
+# numbers are two scans: one pattern with both as alternatives gets no such skip.
+_WRITTEN_NUMBER = re.compile(
+    r"[ (\n\"“](?:one|t(?:wo|hree|en|welve|hirteen|wenty|hirty)|f(?:our(?:teen)?|ive|ifteen|"
     r"orty|ifty)|s(?:ix(?:teen|ty)?|even(?:teen|ty)?)|e(?:ight(?:een|y)?|leven)|"
     r"n(?:ine(?:teen|ty)?)|hundred)(?:[- ](?:one|two|three|four|five|six|seven|eight|nine|"
     r"hundred|thousand|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety))*(?![a-z])"
 )
+_NUMBER_PARTS = re.compile(r"[-\s]+")  # "twenty-four", "nine hundred"
 _TOKEN = re.compile(r"\s*(\([^()]{0,40}\)|[^\s()]+)")
 _STRIP = ".,;:!?\"'”’“‘)]"
 # Words that may not sit between a number and its noun: they make it a dose, a
@@ -1009,16 +1032,15 @@ def _numbers(text: str, low: str) -> list[tuple[int, int, int]]:
     first = _WORD_NUMBER_AT.match(low)  # the scan finds written numbers after a space
     if first:
         found.append((0, first.end(), _number(first.group())))
-    for match in _NUMBER_SCAN.finditer(low):
+    for match in _WRITTEN_NUMBER.finditer(low):
+        start = match.start() + 1  # past the space or bracket
+        if not _continues_number(low, start):
+            found.append((start, match.end(), _number(match.group()[1:])))
+    for match in _DIGITS.finditer(low):
         start, end = match.span()
         written = match.group()
-        if not written[0].isdigit():
-            start += 1  # the scan starts at the space or bracket before a written number
-            if not _continues_number(low, start):
-                found.append((start, end, _number(written[1:])))
-            continue
         if " " in written or "," in written:
-            head = re.split("[, ]", written, maxsplit=1)[0]
+            head = written.replace(",", " ").split(" ", 1)[0]
             if len(head) > 3:  # "2019 500": a year, then another number
                 end = start + len(head)
                 written = head
@@ -1029,6 +1051,7 @@ def _numbers(text: str, low: str) -> list[tuple[int, int, int]]:
         if 1900 <= value <= 2099 and len(written) == 4 and _is_year(low, start):
             continue
         found.append((start, end, value))
+    found.sort()  # back in text order, as the two scans found them apart
     return found
 
 
@@ -1048,7 +1071,7 @@ def _continues_number(low: str, at: int) -> bool:
     """The word at `at` is the second part of a written number ("twenty-four")."""
     if at == 0 or low[at - 1] not in "- ":
         return False
-    previous = re.split(r"[\s-]", low[max(0, at - 14) : at - 1])[-1]
+    previous = _NUMBER_PARTS.split(low[max(0, at - 14) : at - 1])[-1]
     return previous in _NUMBER_WORD_SET
 
 
@@ -1096,7 +1119,7 @@ def _count(text: str, low: str, start: int, end: int, n: int) -> _Count | None:
 
 def _noun_after(text: str, low: str, end: int) -> tuple[str | None, int, str]:
     """The counted noun within four describing words after a number, its end, what follows."""
-    if _NOUN_WORDS.isdisjoint(w.strip(_STRIP) for w in low[end : end + 90].split()[:6]):
+    if _NOUN_WORDS.isdisjoint(w.strip(_STRIP) for w in low[end : end + 90].split(None, 6)[:6]):
         return None, 0, ""
     tokens = []
     position = end
@@ -1188,7 +1211,8 @@ def _sampling_after(after: str) -> bool:
 def _n_equals(text: str, low: str, match: re.Match) -> _Count | None:
     """N = 1,118: a sample size, unless it counts a subgroup or a weighted population."""
     equals = match.start()
-    letter = text[:equals].rstrip()[-2:]
+    before = text[:equals].rstrip()
+    letter = before[-2:]
     if not letter or letter[-1] not in "Nn" or letter[:-1].isalpha():
         return None
     n = _number_digits(match.group(1))
@@ -1197,7 +1221,7 @@ def _n_equals(text: str, low: str, match: re.Match) -> _Count | None:
         return None  # n = 194/331 is a share of the sample
     if low.startswith((" million", " billion"), end):
         return None
-    start = equals - (len(text[:equals]) - len(text[:equals].rstrip())) - 1
+    start = len(before) - 1  # at the N
     window = low[max(0, start - 60) : start]
     if any(word in window for word in _POPULATION) or window.rstrip(" (,;").endswith("%"):
         return None
@@ -1280,7 +1304,7 @@ def _number_digits(digits: str) -> int:
 def _number(written: str) -> int:
     """The value of a written number: "twenty-four" 24, "nine-hundred-twenty-eight" 928."""
     total = current = 0
-    for word in re.split(r"[-\s]+", written):
+    for word in _NUMBER_PARTS.split(written):
         if word == "hundred":
             current = max(current, 1) * 100
         elif word == "thousand":
