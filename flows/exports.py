@@ -86,43 +86,38 @@ def ris_type(view: PaperView) -> str:
     return RIS_TYPES[view.paper.design] if view.journal else "GEN"
 
 
-def _ris_line(tag: str, value: object) -> str:
-    # One line per field: a newline in a value must not start a forged tag line.
-    return f"{tag}  - {' '.join(str(value).split())}"
-
-
 def ris_record(view: PaperView) -> list[str]:
     p = view.paper
-    lines = [_ris_line("TY", ris_type(view)), _ris_line("TI", view.title_text)]
-    lines += [_ris_line("AU", author) for author in p.authors if author.strip()]
+    fields: list[tuple[str, object]] = [("TY", ris_type(view)), ("TI", view.title_text)]
+    fields += [("AU", author) for author in p.authors if author.strip()]
     if view.journal:
-        lines += [_ris_line("JO", view.journal), _ris_line("T2", view.journal)]
+        fields += [("JO", view.journal), ("T2", view.journal)]
     if p.pub_year:
-        lines.append(_ris_line("PY", p.pub_year))
+        fields.append(("PY", p.pub_year))
     if p.abstract:
-        lines.append(_ris_line("AB", p.abstract_text))
+        fields.append(("AB", p.abstract_text))
     if view.doi_url:
-        lines.append(_ris_line("DO", p.doi.strip()))
-    lines += [
-        _ris_line("AN", p.pmid),
-        _ris_line("UR", view.pubmed_url),
-        _ris_line("DB", "PubMed"),
-        _ris_line("KW", view.design.heading),
+        fields.append(("DO", p.doi.strip()))
+    fields += [
+        ("AN", p.pmid),
+        ("UR", view.pubmed_url),
+        ("DB", "PubMed"),
+        ("KW", view.design.heading),
     ]
     if p.depression_relevant:
-        lines.append(_ris_line("KW", "depression-relevant"))
+        fields.append(("KW", "depression-relevant"))
     if view.evidence:
-        lines.append(_ris_line("N1", f"Study design ({view.label}) from: {view.evidence}"))
+        fields.append(("N1", f"Study design ({view.label}) from: {view.evidence}"))
     if view.size:
-        lines.append(_ris_line("N1", f"Study size: {view.size} ({p.study_size_phrase})"))
+        fields.append(("N1", f"Study size: {view.size} ({p.study_size_phrase})"))
     if view.depression:
-        lines.append(_ris_line("N1", f"About depression: {view.depression}"))
+        fields.append(("N1", f"About depression: {view.depression}"))
     if view.finding:
-        lines.append(_ris_line("N1", f"Finding: {view.finding}"))
+        fields.append(("N1", f"Finding: {view.finding}"))
     if p.doi.strip() and not view.doi_url:
-        lines.append(_ris_line("N1", f"DOI as given by PubMed (not a DOI): {p.doi}"))
-    lines.append("ER  - ")
-    return lines
+        fields.append(("N1", f"DOI as given by PubMed (not a DOI): {p.doi}"))
+    # One line per field: a newline in a value must not start a forged tag line.
+    return [f"{tag}  - {' '.join(str(value).split())}" for tag, value in fields] + ["ER  - "]
 
 
 def digest_ris(digest: Digest) -> str:
