@@ -81,6 +81,11 @@ _ABSENT_AFTER_RE = re.compile(
     r"missing|absent|necessary|sparse)\b|"
     r"\bha(?:ve|s)\s+(?:not\s+)?(?:yet\s+)?been\s+(?:published|conducted|reported|performed)\b"
 )
+# A word every match of _ABSENT_AFTER_RE holds whole. The regex opens with \b, so it is tried
+# at every character; it is not tried at all after a hit without one of these words.
+_ABSENT_AFTER_WORDS = frozenset(
+    {"required", "lacking", "scarce", "limited", "missing", "absent", "necessary", "sparse", "been"}
+)
 _PUNCTUATION = ".,;:()[]'\""
 
 
@@ -101,9 +106,13 @@ def negated(text: Text, start: int, end: int) -> bool:
     phrase = _NEGATING_PHRASES_RE.search(before)
     if phrase and _OWN_WORK.isdisjoint(before[phrase.end() :].split()):
         return True
-    after = low[end : min(max(e, end), end + 80)]
+    after_end = min(max(e, end), end + 80)
+    after = low[end:after_end]
     if _WISHED_FOR_AFTER_RE.search(after):
         return True
+    # tokens is padded by one space: low[end:after_end] is tokens[end + 1 : after_end + 1].
+    if _ABSENT_AFTER_WORDS.isdisjoint(text.tokens[end + 1 : after_end + 1].split()):
+        return False
     return _ABSENT_AFTER_RE.search(after) is not None
 
 

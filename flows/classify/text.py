@@ -100,13 +100,15 @@ def word_tokens(low: str) -> str:
 class Text:
     """A title or abstract: raw text, markup-free `clean` text and its lowercased `low` form."""
 
-    __slots__ = ("raw", "clean", "low", "_anchors", "_starts_of", "__dict__")
+    __slots__ = ("raw", "clean", "low", "_anchors", "_starts_of", "_first_starts", "__dict__")
 
     def __init__(self, raw: str) -> None:
         self.raw = raw or ""
         # Pairs (clean position, raw position) just after each edit; empty when clean is raw.
         self._anchors: tuple[list[int], list[int]] = ([], [])
         self._starts_of: dict[str, list[int]] = {}
+        # FirstWords.starts, by FirstWords: patterns of one cue often begin with the same words.
+        self._first_starts: dict[FirstWords, list[int]] = {}
         if _needs_editing(self.raw):
             self.clean = self._edited()
         else:
@@ -255,14 +257,19 @@ def _sentence_ends(clean: str) -> Iterator[re.Match]:
             pos = m.end()
 
 
-@dataclass(frozen=True)
+# Every FirstWords parsed, by its spec: one spec, one object, so a text can keep the starts
+# of each (Text._first_starts) and patterns written with the same words share them.
+_PARSED: dict[str, FirstWords] = {}
+
+
+@dataclass(frozen=True, eq=False)
 class FirstWords:
     """The words a regex's matches can begin with.
 
     Written as one string: "randomised randomized" (whole words, digits as 0 like the
     words), "suicid*" (any word beginning so), and "µg" or "~i.p." (text found in `low` as
     written: a match that begins with a character that is not a word's, or with a word
-    and what follows it).
+    and what follows it). Compared and hashed by identity: `parse` gives one object a spec.
     """
 
     words: frozenset[str]
@@ -272,6 +279,13 @@ class FirstWords:
 
     @classmethod
     def parse(cls, spec: str) -> FirstWords:
+        parsed = _PARSED.get(spec)
+        if parsed is None:
+            parsed = _PARSED[spec] = cls._parse(spec)
+        return parsed
+
+    @classmethod
+    def _parse(cls, spec: str) -> FirstWords:
         words, prefixes, literals = set(), [], []
         for item in spec.split():
             if item.startswith("~"):
@@ -296,12 +310,20 @@ class FirstWords:
         """Every position in `low` where one of the words begins, in order."""
         if self.only:
             return text.starts_of(self.only) if self.only in text.word_set else []
+        found = text._first_starts.get(self)
+        if found is None:
+            found = text._first_starts[self] = self._starts(text)
+        return found
+
+    def _starts(self, text: Text) -> list[int]:
         present = self.words.intersection(text.word_set)
         if not self.prefixes and not self.literals:
             if not present:
                 return []
             if len(present) == 1:
                 return text.starts_of(next(iter(present)))
+            # Two words never start at one position: no duplicates to drop.
+            return sorted(chain.from_iterable(text.starts_of(w) for w in present))
         found = [text.starts_of(w) for w in present]
         found += [text.starts_of(p, prefix=True) for p in self.prefixes]
         for literal in self.literals:
