@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from flows.classify.text import FirstWords
+from flows.classify.text import FirstWords, words_within
 from flows.designs import design
 
 SR = design("systematic_review").label
@@ -1245,8 +1245,10 @@ class CueIndex:
     # The patterns gated by a word beginning ("suicid*"): one regex finds which occur.
     prefixes: re.Pattern[str] | None
     by_prefix: dict[str, tuple[int, ...]]
-    by_literal: tuple[tuple[str, int], ...]  # gated by text in `low`
-    by_ascii_literal: tuple[tuple[str, int], ...]  # those that are ASCII
+    # The patterns gated by text in `low`, each with the words that text holds whole
+    # (words_within): without them in the text, the text is not looked for.
+    by_literal: tuple[tuple[str, frozenset[str], int], ...]
+    by_ascii_literal: tuple[tuple[str, frozenset[str], int], ...]  # those that are ASCII
 
 
 def _index(where: str) -> CueIndex:
@@ -1265,7 +1267,7 @@ def _index(where: str) -> CueIndex:
                 by_word.setdefault(word, []).append(k)
             for prefix in gate.prefixes:
                 by_prefix.setdefault(prefix, []).append(k)
-            by_literal += [(literal, k) for literal in gate.literals]
+            by_literal += [(literal, words_within(literal), k) for literal in gate.literals]
     # Longest first, so a prefix that begins another does not hide it.
     prefixes = sorted(by_prefix, key=lambda p: (-len(p), p))
     return CueIndex(
@@ -1275,7 +1277,7 @@ def _index(where: str) -> CueIndex:
         re.compile(" (" + "|".join(prefixes) + ")") if prefixes else None,
         {prefix: tuple(numbers) for prefix, numbers in by_prefix.items()},
         tuple(by_literal),
-        tuple((literal, k) for literal, k in by_literal if literal.isascii()),
+        tuple(entry for entry in by_literal if entry[0].isascii()),
     )
 
 

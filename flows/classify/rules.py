@@ -126,7 +126,8 @@ def _candidates(text: Text, index: CueIndex) -> list[int]:
     low = text.low
     # Most records are ASCII: their text cannot hold "µg" or "β".
     literals = index.by_literal if not low.isascii() else index.by_ascii_literal
-    found.update(k for literal, k in literals if literal in low)
+    words = text.word_set
+    found.update(k for literal, within, k in literals if within <= words and literal in low)
     return sorted(found)
 
 

@@ -97,6 +97,15 @@ def word_tokens(low: str) -> str:
     return low.encode("ascii", "replace").translate(_TOKEN_BYTES).decode("ascii")
 
 
+def words_within(literal: str) -> frozenset[str]:
+    """The words a text holds whole wherever `low` holds `literal`: "p" for "i.p.".
+
+    Those of its words that have a character that is not a word's on each side within it;
+    its first and last words may run on into the text around it.
+    """
+    return frozenset(word for word in word_tokens(literal).split(" ")[1:-1] if word)
+
+
 class Text:
     """A title or abstract: raw text, markup-free `clean` text and its lowercased `low` form."""
 
