@@ -53,6 +53,9 @@ _SENTENCE_END_RE = re.compile(
 # character, is then tried at those positions only.
 _AFTER_STOP_RE = re.compile(r"[.?!] ")
 _BEFORE_HEADING_RE = re.compile(r" (?=[A-Z][A-Za-z ]{2,30}:\s)")
+# Without a colon there is no heading: every sentence end is the whitespace (group 1) after
+# a stop, and this regex, which opens with a character class, finds each in one scan.
+_END_AFTER_STOP_RE = re.compile(r"[.?!](\s+)(?=[A-Z0-9(\[\"'])")
 # Clause boundaries inside a sentence, for quoting a long sentence in part.
 _CLAUSE_RE = re.compile(r"[;:,] ")
 LONG_SENTENCE = 240  # characters; longer sentences are quoted by their clauses
@@ -84,9 +87,21 @@ def _needs_editing(raw: str) -> bool:
         or raw[-1:] == " "
         or "  " in raw
         or ("<" in raw and _TAG_RE.search(raw) is not None)
-        # Every whitespace character but the space is unprintable.
-        or (not raw.isprintable() and _ODD_SPACE_RE.search(raw) is not None)
+        or _has_odd_space(raw)
     )
+
+
+# The whitespace characters in ASCII other than the space: \t \n \v \f \r and \x1c-\x1f.
+_ODD_ASCII_SPACES = tuple(c for c in map(chr, range(128)) if _ODD_SPACE_RE.match(c))
+
+
+def _has_odd_space(raw: str) -> bool:
+    """Whether raw has whitespace other than the space."""
+    if raw.isascii():
+        # Looking for each of the nine is quicker than asking whether every character prints.
+        return any(space in raw for space in _ODD_ASCII_SPACES)
+    # Every whitespace character but the space is unprintable.
+    return not raw.isprintable() and _ODD_SPACE_RE.search(raw) is not None
 
 
 def word_tokens(low: str) -> str:
@@ -210,10 +225,10 @@ class Text:
         """(start, end) of each sentence in `clean`, in order."""
         spans = []
         start = 0
-        for m in _sentence_ends(self.clean):
-            if m.start() > start:
-                spans.append((start, m.start()))
-            start = m.end()
+        for end_start, end_end in _sentence_end_spans(self.clean):
+            if end_start > start:
+                spans.append((start, end_start))
+            start = end_end
         if start < len(self.clean):
             spans.append((start, len(self.clean)))
         return spans
@@ -248,6 +263,13 @@ class Text:
                 left = wider_left
             s, e = left, right
         return self.quote(s, e).rstrip(",;: ")
+
+
+def _sentence_end_spans(clean: str) -> list[tuple[int, int]]:
+    """The spans of _SENTENCE_END_RE.finditer(clean)."""
+    if ":" not in clean:
+        return [m.span(1) for m in _END_AFTER_STOP_RE.finditer(clean)]
+    return [m.span() for m in _sentence_ends(clean)]
 
 
 def _sentence_ends(clean: str) -> Iterator[re.Match]:
