@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from flows.classify.text import FirstWords
+from flows.classify.text import FirstWords, words_within
 from flows.designs import design
 
 SR = design("systematic_review").label
@@ -1230,42 +1230,54 @@ MESH_PREFIX_CUES: tuple[tuple[str, str, float], ...] = (
 
 @dataclass(frozen=True)
 class CueIndex:
-    """The (cue, pattern) pairs allowed in one place (title or abstract), by the words one of
-    which must occur for each: its `needs` when it has them (they are the rarer words), else
-    its first words."""
+    """The patterns allowed in one place (title or abstract), by the words one of which must
+    occur for each: its `needs` when it has them (they are the rarer words), else its first
+    words.
 
-    by_word: dict[str, tuple[tuple[int, int], ...]]
+    Patterns are numbered in table order (cue by cue, each cue's patterns in turn) and
+    `entries[k]` is pattern k with its cue: sorting the numbers of the patterns found is
+    sorting them into the order they are tried in.
+    """
+
+    entries: tuple[tuple[int, Cue, Pattern], ...]  # (cue number in CUES, cue, pattern)
+    by_word: dict[str, tuple[int, ...]]
     words: frozenset[str]
-    # The pairs gated by a word beginning ("suicid*"): one regex finds which occur.
+    # The patterns gated by a word beginning ("suicid*"): one regex finds which occur.
     prefixes: re.Pattern[str] | None
-    by_prefix: dict[str, tuple[tuple[int, int], ...]]
-    by_literal: tuple[tuple[str, tuple[int, int]], ...]  # gated by text in `low`
-    by_ascii_literal: tuple[tuple[str, tuple[int, int]], ...]  # those that are ASCII
+    by_prefix: dict[str, tuple[int, ...]]
+    # The patterns gated by text in `low`, each with the words that text holds whole
+    # (words_within): without them in the text, the text is not looked for.
+    by_literal: tuple[tuple[str, frozenset[str], int], ...]
+    by_ascii_literal: tuple[tuple[str, frozenset[str], int], ...]  # those that are ASCII
 
 
 def _index(where: str) -> CueIndex:
-    by_word: dict[str, list[tuple[int, int]]] = {}
-    by_prefix: dict[str, list[tuple[int, int]]] = {}
+    entries: list[tuple[int, Cue, Pattern]] = []
+    by_word: dict[str, list[int]] = {}
+    by_prefix: dict[str, list[int]] = {}
     by_literal = []
     for i, cue in enumerate(CUES):
         if cue.where not in ("any", where):
             continue
-        for j, pattern in enumerate(cue.patterns):
+        for pattern in cue.patterns:
+            k = len(entries)
+            entries.append((i, cue, pattern))
             gate = pattern.needs or pattern.first
             for word in gate.words:
-                by_word.setdefault(word, []).append((i, j))
+                by_word.setdefault(word, []).append(k)
             for prefix in gate.prefixes:
-                by_prefix.setdefault(prefix, []).append((i, j))
-            by_literal += [(literal, (i, j)) for literal in gate.literals]
+                by_prefix.setdefault(prefix, []).append(k)
+            by_literal += [(literal, words_within(literal), k) for literal in gate.literals]
     # Longest first, so a prefix that begins another does not hide it.
     prefixes = sorted(by_prefix, key=lambda p: (-len(p), p))
     return CueIndex(
-        {word: tuple(pairs) for word, pairs in by_word.items()},
+        tuple(entries),
+        {word: tuple(numbers) for word, numbers in by_word.items()},
         frozenset(by_word),
         re.compile(" (" + "|".join(prefixes) + ")") if prefixes else None,
-        {prefix: tuple(pairs) for prefix, pairs in by_prefix.items()},
+        {prefix: tuple(numbers) for prefix, numbers in by_prefix.items()},
         tuple(by_literal),
-        tuple((literal, pair) for literal, pair in by_literal if literal.isascii()),
+        tuple(entry for entry in by_literal if entry[0].isascii()),
     )
 
 

@@ -17,7 +17,6 @@ from flows.classify.cues import (
     ABSTRACT_INDEX,
     ANIMAL,
     CASE,
-    CUES,
     HUMAN_DESIGNS,
     INVITRO,
     MESH_CUES,
@@ -34,7 +33,7 @@ from flows.classify.cues import (
     TITLE_INDEX,
     CueIndex,
 )
-from flows.classify.text import FirstWords, Text, matches, matches_at
+from flows.classify.text import FirstWords, Text, matches
 from flows.designs import LABELS
 
 
@@ -82,6 +81,11 @@ _ABSENT_AFTER_RE = re.compile(
     r"missing|absent|necessary|sparse)\b|"
     r"\bha(?:ve|s)\s+(?:not\s+)?(?:yet\s+)?been\s+(?:published|conducted|reported|performed)\b"
 )
+# A word every match of _ABSENT_AFTER_RE holds whole. The regex opens with \b, so it is tried
+# at every character; it is not tried at all after a hit without one of these words.
+_ABSENT_AFTER_WORDS = frozenset(
+    {"required", "lacking", "scarce", "limited", "missing", "absent", "necessary", "sparse", "been"}
+)
 _PUNCTUATION = ".,;:()[]'\""
 
 
@@ -102,41 +106,50 @@ def negated(text: Text, start: int, end: int) -> bool:
     phrase = _NEGATING_PHRASES_RE.search(before)
     if phrase and _OWN_WORK.isdisjoint(before[phrase.end() :].split()):
         return True
-    after = low[end : min(max(e, end), end + 80)]
+    after_end = min(max(e, end), end + 80)
+    after = low[end:after_end]
     if _WISHED_FOR_AFTER_RE.search(after):
         return True
+    # tokens is padded by one space: low[end:after_end] is tokens[end + 1 : after_end + 1].
+    if _ABSENT_AFTER_WORDS.isdisjoint(text.tokens[end + 1 : after_end + 1].split()):
+        return False
     return _ABSENT_AFTER_RE.search(after) is not None
 
 
-def _candidates(text: Text, index: CueIndex) -> list[tuple[int, int]]:
-    """The (cue, pattern) pairs whose gating words occur in the text, in order."""
+def _candidates(text: Text, index: CueIndex) -> list[int]:
+    """The numbers of the patterns whose gating words occur in the text, in order."""
     by_word = index.by_word
-    pairs = {pair for word in index.words.intersection(text.word_set) for pair in by_word[word]}
+    found = {k for word in index.words.intersection(text.word_set) for k in by_word[word]}
     if index.prefixes is not None:
         for prefix in set(index.prefixes.findall(text.tokens)):
-            pairs.update(index.by_prefix[prefix])
+            found.update(index.by_prefix[prefix])
     low = text.low
     # Most records are ASCII: their text cannot hold "µg" or "β".
     literals = index.by_literal if not low.isascii() else index.by_ascii_literal
-    pairs.update(pair for literal, pair in literals if literal in low)
-    return sorted(pairs)
+    words = text.word_set
+    found.update(k for literal, within, k in literals if within <= words and literal in low)
+    return sorted(found)
 
 
 def _text_hits(text: Text, index: CueIndex, in_title: bool) -> list[Hit]:
     """The first valid match of each cue that can match: not vetoed, not negated."""
     low = text.low
+    source = "title" if in_title else "abstract"
     hits = []
     done: set[int] = set()
-    for i, j in _candidates(text, index):
+    entries = index.entries
+    for k in _candidates(text, index):
+        i, cue, pattern = entries[k]
         if i in done:
             continue
-        cue = CUES[i]
-        pattern = cue.patterns[j]
-        starts = pattern.first.starts(text)
-        if not starts:  # its gating words occur, but none of its first words
-            continue
-        for m in matches_at(pattern.regex, starts, low):
-            start, end = m.span()
+        # What text.matches_at does, inline: this loop runs for every candidate pattern.
+        regex = pattern.regex
+        pos = 0
+        for start in pattern.first.starts(text):
+            if start < pos or (m := regex.match(low, start)) is None:
+                continue
+            end = m.end()
+            pos = end if end > start else start + 1
             if cue.veto_before and cue.veto_before.search(low, max(0, start - 40), start):
                 continue
             if cue.veto_after and cue.veto_after.match(low, end):
@@ -144,7 +157,6 @@ def _text_hits(text: Text, index: CueIndex, in_title: bool) -> list[Hit]:
             if not in_title and cue.negatable and negated(text, start, end):
                 continue
             weight = cue.weight + (TITLE_BONUS if in_title and cue.where == "any" else 0.0)
-            source = "title" if in_title else "abstract"
             hits.append(Hit(cue.label, weight, source, i, text, start, end, cue.role))
             done.add(i)
             break

@@ -53,6 +53,9 @@ _SENTENCE_END_RE = re.compile(
 # character, is then tried at those positions only.
 _AFTER_STOP_RE = re.compile(r"[.?!] ")
 _BEFORE_HEADING_RE = re.compile(r" (?=[A-Z][A-Za-z ]{2,30}:\s)")
+# Without a colon there is no heading: every sentence end is the whitespace (group 1) after
+# a stop, and this regex, which opens with a character class, finds each in one scan.
+_END_AFTER_STOP_RE = re.compile(r"[.?!](\s+)(?=[A-Z0-9(\[\"'])")
 # Clause boundaries inside a sentence, for quoting a long sentence in part.
 _CLAUSE_RE = re.compile(r"[;:,] ")
 LONG_SENTENCE = 240  # characters; longer sentences are quoted by their clauses
@@ -84,9 +87,21 @@ def _needs_editing(raw: str) -> bool:
         or raw[-1:] == " "
         or "  " in raw
         or ("<" in raw and _TAG_RE.search(raw) is not None)
-        # Every whitespace character but the space is unprintable.
-        or (not raw.isprintable() and _ODD_SPACE_RE.search(raw) is not None)
+        or _has_odd_space(raw)
     )
+
+
+# The whitespace characters in ASCII other than the space: \t \n \v \f \r and \x1c-\x1f.
+_ODD_ASCII_SPACES = tuple(c for c in map(chr, range(128)) if _ODD_SPACE_RE.match(c))
+
+
+def _has_odd_space(raw: str) -> bool:
+    """Whether raw has whitespace other than the space."""
+    if raw.isascii():
+        # Looking for each of the nine is quicker than asking whether every character prints.
+        return any(space in raw for space in _ODD_ASCII_SPACES)
+    # Every whitespace character but the space is unprintable.
+    return not raw.isprintable() and _ODD_SPACE_RE.search(raw) is not None
 
 
 def word_tokens(low: str) -> str:
@@ -97,16 +112,27 @@ def word_tokens(low: str) -> str:
     return low.encode("ascii", "replace").translate(_TOKEN_BYTES).decode("ascii")
 
 
+def words_within(literal: str) -> frozenset[str]:
+    """The words a text holds whole wherever `low` holds `literal`: "p" for "i.p.".
+
+    Those of its words that have a character that is not a word's on each side within it;
+    its first and last words may run on into the text around it.
+    """
+    return frozenset(word for word in word_tokens(literal).split(" ")[1:-1] if word)
+
+
 class Text:
     """A title or abstract: raw text, markup-free `clean` text and its lowercased `low` form."""
 
-    __slots__ = ("raw", "clean", "low", "_anchors", "_starts_of", "__dict__")
+    __slots__ = ("raw", "clean", "low", "_anchors", "_starts_of", "_first_starts", "__dict__")
 
     def __init__(self, raw: str) -> None:
         self.raw = raw or ""
         # Pairs (clean position, raw position) just after each edit; empty when clean is raw.
         self._anchors: tuple[list[int], list[int]] = ([], [])
         self._starts_of: dict[str, list[int]] = {}
+        # FirstWords.starts, by FirstWords: patterns of one cue often begin with the same words.
+        self._first_starts: dict[FirstWords, list[int]] = {}
         if _needs_editing(self.raw):
             self.clean = self._edited()
         else:
@@ -199,10 +225,10 @@ class Text:
         """(start, end) of each sentence in `clean`, in order."""
         spans = []
         start = 0
-        for m in _sentence_ends(self.clean):
-            if m.start() > start:
-                spans.append((start, m.start()))
-            start = m.end()
+        for end_start, end_end in _sentence_end_spans(self.clean):
+            if end_start > start:
+                spans.append((start, end_start))
+            start = end_end
         if start < len(self.clean):
             spans.append((start, len(self.clean)))
         return spans
@@ -239,6 +265,13 @@ class Text:
         return self.quote(s, e).rstrip(",;: ")
 
 
+def _sentence_end_spans(clean: str) -> list[tuple[int, int]]:
+    """The spans of _SENTENCE_END_RE.finditer(clean)."""
+    if ":" not in clean:
+        return [m.span(1) for m in _END_AFTER_STOP_RE.finditer(clean)]
+    return [m.span() for m in _sentence_ends(clean)]
+
+
 def _sentence_ends(clean: str) -> Iterator[re.Match]:
     """_SENTENCE_END_RE.finditer(clean), tried only where a scout says an end can be."""
     candidates = [m.end() - 1 for m in _AFTER_STOP_RE.finditer(clean)]
@@ -255,14 +288,19 @@ def _sentence_ends(clean: str) -> Iterator[re.Match]:
             pos = m.end()
 
 
-@dataclass(frozen=True)
+# Every FirstWords parsed, by its spec: one spec, one object, so a text can keep the starts
+# of each (Text._first_starts) and patterns written with the same words share them.
+_PARSED: dict[str, FirstWords] = {}
+
+
+@dataclass(frozen=True, eq=False)
 class FirstWords:
     """The words a regex's matches can begin with.
 
     Written as one string: "randomised randomized" (whole words, digits as 0 like the
     words), "suicid*" (any word beginning so), and "µg" or "~i.p." (text found in `low` as
     written: a match that begins with a character that is not a word's, or with a word
-    and what follows it).
+    and what follows it). Compared and hashed by identity: `parse` gives one object a spec.
     """
 
     words: frozenset[str]
@@ -272,6 +310,13 @@ class FirstWords:
 
     @classmethod
     def parse(cls, spec: str) -> FirstWords:
+        parsed = _PARSED.get(spec)
+        if parsed is None:
+            parsed = _PARSED[spec] = cls._parse(spec)
+        return parsed
+
+    @classmethod
+    def _parse(cls, spec: str) -> FirstWords:
         words, prefixes, literals = set(), [], []
         for item in spec.split():
             if item.startswith("~"):
@@ -296,12 +341,20 @@ class FirstWords:
         """Every position in `low` where one of the words begins, in order."""
         if self.only:
             return text.starts_of(self.only) if self.only in text.word_set else []
+        found = text._first_starts.get(self)
+        if found is None:
+            found = text._first_starts[self] = self._starts(text)
+        return found
+
+    def _starts(self, text: Text) -> list[int]:
         present = self.words.intersection(text.word_set)
         if not self.prefixes and not self.literals:
             if not present:
                 return []
             if len(present) == 1:
                 return text.starts_of(next(iter(present)))
+            # Two words never start at one position: no duplicates to drop.
+            return sorted(chain.from_iterable(text.starts_of(w) for w in present))
         found = [text.starts_of(w) for w in present]
         found += [text.starts_of(p, prefix=True) for p in self.prefixes]
         for literal in self.literals:
