@@ -76,7 +76,11 @@ _NEGATING_PHRASES_RE = re.compile(
     r"et al|such as|instead of|rather than|need for|calls? for|prior (?:studies|research|work|"
     r"reports?|surveys?)"
 )
-_WISHED_FOR_AFTER_RE = re.compile(r"needed|warranted|et al")
+# "A randomized controlled trial would help determine ...", "placebo-controlled trials should
+# follow", "double-blind trials are indicated": the design is wished for.
+_WISHED_FOR_AFTER_RE = re.compile(
+    r"needed|warranted|et al|would|should|\b(?:is|are)\s+(?:\w+\s+)?indicated"
+)
 _ABSENT_AFTER_RE = re.compile(
     r"\b(?:are|is|were|remain|remains)\s+(?:\w+\s+)?(?:required|lacking|scarce|limited|"
     r"missing|absent|necessary|sparse)\b|"
