@@ -294,6 +294,8 @@ CUES: tuple[Cue, ...] = (
         ("placebo", r"\bplacebo\b"),
         ("cross crossover", r"\b(?:crossover|cross-over)\s+(?:design|study|trial)\b"),
         ("rct rcts", r"\brcts?\b"),
+        # Mendelian randomisation is genetic epidemiology, not allocation.
+        veto_before=r"mendelian\s+$",
     ),
     # non_randomised_trial: humans dosed by the investigators, not randomised
     _cue(

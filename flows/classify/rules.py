@@ -77,9 +77,11 @@ _NEGATING_PHRASES_RE = re.compile(
     r"reports?|surveys?)"
 )
 # "A randomized controlled trial would help determine ...", "placebo-controlled trials should
-# follow", "double-blind trials are indicated": the design is wished for.
+# follow", "double-blind clinical trials are indicated": the design is wished for, when the
+# verb follows within three words ("this commentary ... would harm" is not).
 _WISHED_FOR_AFTER_RE = re.compile(
-    r"needed|warranted|et al|would|should|\b(?:is|are)\s+(?:\w+\s+)?indicated"
+    r"needed|warranted|et al|"
+    r"^\W*(?:[\w-]+\W+){0,3}?(?:would|should|(?:is|are)\s+(?:\w+\s+)?indicated)\b"
 )
 _ABSENT_AFTER_RE = re.compile(
     r"\b(?:are|is|were|remain|remains)\s+(?:\w+\s+)?(?:required|lacking|scarce|limited|"

@@ -53,8 +53,6 @@ class Settings:
     partial_weight: float = 0.5  # a coarse-labelled paper counts this much in all
     em_rounds: int = 2
     max_iter: int = 300
-    # A paper of one of these labels counts this many times more: (label, factor) pairs.
-    label_weights: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass
@@ -193,14 +191,7 @@ def train_model(examples: Sequence[Example], settings: Settings = Settings()) ->
     grams, idf = _vocabulary(records, settings.min_df)
     vocabulary = {g: i for i, g in enumerate(grams)}
     x = _matrix(records, vocabulary, idf, labels)
-    factor = dict(settings.label_weights)
-    base = np.array(
-        [
-            (settings.dev_weight if e.source == "dev" else 1.0)
-            * (factor.get(e.allowed[0], 1.0) if len(e.allowed) == 1 else 1.0)
-            for e in examples
-        ]
-    )
+    base = np.array([settings.dev_weight if e.source == "dev" else 1.0 for e in examples])
     fine = [i for i, e in enumerate(examples) if len(e.allowed) == 1]
     partial = [i for i, e in enumerate(examples) if len(e.allowed) > 1]
     # The first round spreads a partial row evenly over its labels.
