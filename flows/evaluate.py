@@ -642,7 +642,7 @@ def format_cv_misses(
         ):
             lines += ["", f"{title}: {len(chosen)}"]
             for p in chosen:
-                told = p.design if show == "got" else " or ".join(p.allowed)
+                told = p.design if show == "got" else p.group or " or ".join(p.allowed)
                 lines.append(f"  {p.source} {p.id}: {show} {told} ({p.confidence:.3f})")
                 lines += [f"      - {phrase}" for phrase in p.evidence] or ["      (no evidence)"]
     return "\n".join(lines) + "\n"

@@ -296,9 +296,7 @@ def test_cv_misses_list_missed_and_wrong_trials_with_their_evidence():
         "rct papers labelled otherwise: 1\n  external 11: got other (0.970)\n      - protocol"
         in text
     )
-    assert (
-        "papers labelled rct wrongly: 1\n  external 12: expected non_randomised_trial or " in text
-    )
+    assert "papers labelled rct wrongly: 1\n  external 12: expected human_non_rct (0.800)" in text
     assert "(no evidence)" in text
     assert "systematic_review papers labelled otherwise: 0" in text
 
