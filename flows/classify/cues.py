@@ -251,8 +251,8 @@ CUES: tuple[Cue, ...] = (
         ),
         # "They were randomized to blindly either receive propofol ... or not", "patients
         # randomized to either routine or selective testing": the arms named (20 papers in
-        # dev and the external corpus: 17 RCTs, two protocols in the future tense, which
-        # negation drops, and one animal study).
+        # dev and the external corpus: 17 RCTs, two protocols, both still labelled `other`,
+        # and one rat study).
         (
             "randomised randomized randomly / either",
             r"(?<!non-)(?<!non)\b(?:randomi[sz]ed|randomly\s+(?:assigned|allocated))\s+"
