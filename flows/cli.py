@@ -114,7 +114,11 @@ def classify_command(file) -> None:
 
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False), required=False)
-@click.option("--misses", is_flag=True, help="List each wrong record with its evidence.")
+@click.option(
+    "--misses",
+    is_flag=True,
+    help="List each wrong record with its evidence (with --cv: of rct and systematic_review).",
+)
 @click.option(
     "--cv",
     "folds",
@@ -136,7 +140,7 @@ def evaluate(file, misses, folds, external) -> None:
     per source, and a calibration table.
     """
     if folds:
-        _cross_validate(file, folds, external)
+        _cross_validate(file, folds, external, misses)
         return
     if file is None:
         raise click.UsageError("give a FILE to evaluate, or --cv K")
@@ -152,11 +156,11 @@ def evaluate(file, misses, folds, external) -> None:
     click.echo(format_evaluation(score(rows), misses=misses), nl=False)
 
 
-def _cross_validate(dev, folds, external) -> None:
+def _cross_validate(dev, folds, external, misses=False) -> None:
     from pathlib import Path
 
     from flows.classify.train import DEFAULT_DEV, DEFAULT_EXTERNAL, read_examples
-    from flows.evaluate import cross_validate, cv_report, format_cv
+    from flows.evaluate import cross_validate, cv_report, format_cv, format_cv_misses
 
     _require_sklearn()
     examples = _or_fail(read_examples, dev or DEFAULT_DEV, "dev")
@@ -166,6 +170,8 @@ def _cross_validate(dev, folds, external) -> None:
         examples += _or_fail(read_examples, external, "external")
     predictions = cross_validate(examples, folds)
     click.echo(format_cv(cv_report(predictions, folds)), nl=False)
+    if misses:
+        click.echo(format_cv_misses(predictions), nl=False)
     if external is None:
         click.echo(f"(no external corpus: {Path(DEFAULT_EXTERNAL)} is absent)")
 

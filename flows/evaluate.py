@@ -346,6 +346,7 @@ class Prediction:
     confidence: float
     depression_expected: bool | None
     depression_got: bool
+    evidence: tuple[str, ...] = ()
 
 
 def _normalised_title(title: str) -> str:
@@ -420,6 +421,7 @@ def cross_validate(examples: Sequence[Any], k: int = 5, settings: Any = None) ->
                 result.confidence,
                 e.depression_relevant,
                 result.depression_relevant,
+                result.evidence,
             )
     return [p for p in predictions if p is not None]
 
@@ -618,4 +620,29 @@ def format_cv(report: CVReport) -> str:
             f"  precision {d.precision}, recall {d.recall}, F1 {d.f1} "
             f"({d.support} relevant, {d.predicted} predicted)",
         ]
+    return "\n".join(lines) + "\n"
+
+
+def format_cv_misses(
+    predictions: Sequence[Prediction], labels: Sequence[str] = ("systematic_review", "rct")
+) -> str:
+    """The papers of these labels given another label, and those given one of these labels
+    wrongly, each with its evidence: what `evaluate --cv K --misses` adds to the report."""
+    lines = []
+    for label in labels:
+        missed = [p for p in predictions if p.allowed == (label,) and p.design != label]
+        wrong = [
+            p
+            for p in predictions
+            if p.design == label and label not in p.allowed and p.group != "remaining"
+        ]
+        for title, chosen, show in (
+            (f"{label} papers labelled otherwise", missed, "got"),
+            (f"papers labelled {label} wrongly", wrong, "expected"),
+        ):
+            lines += ["", f"{title}: {len(chosen)}"]
+            for p in chosen:
+                told = p.design if show == "got" else p.group or " or ".join(p.allowed)
+                lines.append(f"  {p.source} {p.id}: {show} {told} ({p.confidence:.3f})")
+                lines += [f"      - {phrase}" for phrase in p.evidence] or ["      (no evidence)"]
     return "\n".join(lines) + "\n"

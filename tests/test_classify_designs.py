@@ -240,6 +240,13 @@ NEGATION_CASES = [
         id="trials wished for",
     ),
     pytest.param(
+        "Kratom tea for chronic pain: an open-label pilot study",
+        "Twelve adults drank kratom tea daily for four weeks. A randomized controlled trial "
+        "would help determine whether the benefit is real.",
+        "non_randomised_trial",
+        id="a trial that would help",
+    ),
+    pytest.param(
         "Mitragynine and hERG",
         "No in vivo experiments were performed. Mitragynine inhibited hERG currents in HEK293 "
         "cells (IC50 1.6 µM).",
@@ -296,6 +303,20 @@ MORE_DESIGNS = [
         id="a dosing protocol is not a study protocol",
     ),
     pytest.param(
+        "An exercise programme for students who use kratom",
+        "The students were randomly divided into two groups: a training group of 24 and a "
+        "control group of 22.",
+        "rct",
+        id="people randomly divided into arms",
+    ),
+    pytest.param(
+        "Kratom tea or usual care for chronic pain",
+        "Forty adults with chronic pain took part. They were randomized to either kratom tea "
+        "or usual care for eight weeks; pain scores fell in both groups.",
+        "rct",
+        id="randomized to either arm",
+    ),
+    pytest.param(
         "Kratom: friend or foe?",
         "In this issue, Smith and colleagues report a large survey of kratom users.",
         "opinion",
@@ -319,6 +340,16 @@ MORE_DESIGNS = [
 @pytest.mark.parametrize(("title", "abstract", "design"), MORE_DESIGNS)
 def test_more_designs(title, abstract, design):
     assert classify(title, abstract).design == design
+
+
+def test_mendelian_randomisation_is_no_trial():
+    from flows.classify.features import read_record
+
+    record = read_record(
+        "Genetic liability to opioid use disorder and kratom use",
+        "We applied two-sample Mendelian randomization to genome-wide association data.",
+    )
+    assert "rct" not in record.scores
 
 
 # Evidence and confidence

@@ -21,6 +21,7 @@ from flows.evaluate import (
     cv_report,
     evaluate,
     format_cv,
+    format_cv_misses,
     format_evaluation,
     paper_groups,
     read_labelled,
@@ -281,6 +282,23 @@ def test_cv_report_counts_group_labels_as_groups():
     text = format_cv(report)
     assert "design accuracy: 0.500 [" in text
     assert "human_non_rct papers labelled inside the group: 0.500" in text
+
+
+def test_cv_misses_list_missed_and_wrong_trials_with_their_evidence():
+    group = ("non_randomised_trial", "cohort", "case_control", "cross_sectional", "qualitative")
+    missed = Prediction("11", "external", ("rct",), "", "other", 0.97, None, False, ("protocol",))
+    wrong = Prediction("12", "external", group, "human_non_rct", "rct", 0.8, None, False)
+    remaining = Prediction(
+        "13", "external", ("cohort", "opinion"), "remaining", "rct", 0.6, None, False
+    )
+    text = format_cv_misses([missed, wrong, remaining, _prediction("dev", ("rct",), "rct")])
+    assert (
+        "rct papers labelled otherwise: 1\n  external 11: got other (0.970)\n      - protocol"
+        in text
+    )
+    assert "papers labelled rct wrongly: 1\n  external 12: expected human_non_rct (0.800)" in text
+    assert "(no evidence)" in text
+    assert "systematic_review papers labelled otherwise: 0" in text
 
 
 def test_evaluate_cv_without_the_external_file_says_so(tmp_path, monkeypatch):

@@ -235,10 +235,11 @@ CUES: tuple[Cue, ...] = (
         ("placebo placebocontrolled", r"\bplacebo-?\s?controlled\b"),
         (
             # "448 patients with schizophrenia (73%) or schizoaffective disorder (27%) were
-            # randomized": up to ten words between, none ending a sentence.
+            # randomized": up to ten words between, none ending a sentence. "The students were
+            # randomly divided into two groups" is the same allocation.
             _HUMAN_SUBJECT_WORDS + " / randomised randomized randomly",
             r"\b" + _HUMAN_SUBJECTS + r"\s+(?:[^\s;]*[^\s.;]\s+){0,10}?(?:were|was)\s+"
-            r"(?:randomi[sz]ed|randomly\s+(?:assigned|allocated))\b",
+            r"(?:randomi[sz]ed|randomly\s+(?:assigned|allocated|divided|distributed|split))\b",
         ),
         # Allocation at random to an arm or to placebo, in one clause: animal studies give
         # vehicle, not placebo (20 such papers in dev and the external corpus, 19 of them RCTs
@@ -247,6 +248,15 @@ CUES: tuple[Cue, ...] = (
             "randomised randomized randomly / placebo",
             r"(?<!non-)(?<!non)\b(?:randomi[sz]ed|randomly\s+(?:assigned|allocated))\s+(?:to|into|"
             r"in)\s+[^.;]{0,100}?\bplacebo\b",
+        ),
+        # "They were randomized to blindly either receive propofol ... or not", "patients
+        # randomized to either routine or selective testing": the arms named (20 papers in
+        # dev and the external corpus: 17 RCTs, two protocols, both still labelled `other`,
+        # and one rat study).
+        (
+            "randomised randomized randomly / either",
+            r"(?<!non-)(?<!non)\b(?:randomi[sz]ed|randomly\s+(?:assigned|allocated))\s+"
+            r"(?:\w+\s+){0,2}(?:to|into)\s+(?:\w+\s+){0,2}either\b",
         ),
         (
             "placebo / randomised randomized randomly",
@@ -284,6 +294,8 @@ CUES: tuple[Cue, ...] = (
         ("placebo", r"\bplacebo\b"),
         ("cross crossover", r"\b(?:crossover|cross-over)\s+(?:design|study|trial)\b"),
         ("rct rcts", r"\brcts?\b"),
+        # Mendelian randomisation is genetic epidemiology, not allocation.
+        veto_before=r"mendelian\s+$",
     ),
     # non_randomised_trial: humans dosed by the investigators, not randomised
     _cue(

@@ -75,7 +75,13 @@ _NEGATING_PHRASES_RE = re.compile(
     r"et al|such as|instead of|rather than|need for|calls? for|prior (?:studies|research|work|"
     r"reports?|surveys?)"
 )
-_WISHED_FOR_AFTER_RE = re.compile(r"needed|warranted|et al")
+# "A randomized controlled trial would help determine ...", "placebo-controlled trials should
+# follow", "double-blind clinical trials are indicated": the design is wished for, when the
+# verb follows within three words ("this commentary ... would harm" is not).
+_WISHED_FOR_AFTER_RE = re.compile(
+    r"needed|warranted|et al|"
+    r"^\W*(?:[\w-]+\W+){0,3}?(?:would|should|(?:is|are)\s+(?:\w+\s+)?indicated)\b"
+)
 _ABSENT_AFTER_RE = re.compile(
     r"\b(?:are|is|were|remain|remains)\s+(?:\w+\s+)?(?:required|lacking|scarce|limited|"
     r"missing|absent|necessary|sparse)\b|"
