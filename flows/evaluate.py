@@ -397,7 +397,7 @@ def cv_folds(examples: Sequence[Any], k: int) -> list[int]:
 
 def cross_validate(examples: Sequence[Any], k: int = 5, settings: Any = None) -> list[Prediction]:
     """Predictions for every example from a model trained on the other folds (needs sklearn)."""
-    from flows.classify import classify_with
+    from flows.classify import PaperText, classify_many
     from flows.classify.train import Settings, train_model
 
     if k < 2:
@@ -408,10 +408,13 @@ def cross_validate(examples: Sequence[Any], k: int = 5, settings: Any = None) ->
         model = train_model(
             [e for e, f in zip(examples, folds, strict=True) if f != fold], settings or Settings()
         )
-        for i, e in enumerate(examples):
-            if folds[i] != fold:
-                continue
-            result = classify_with(model, e.title, e.abstract, e.publication_types, e.mesh_terms)
+        scored = [i for i, f in enumerate(folds) if f == fold]
+        texts = [
+            PaperText(e.title, e.abstract, e.publication_types, e.mesh_terms)
+            for e in (examples[i] for i in scored)
+        ]
+        for i, result in zip(scored, classify_many(texts, model), strict=True):
+            e = examples[i]
             predictions[i] = Prediction(
                 e.id,
                 e.source,
