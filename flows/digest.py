@@ -20,7 +20,7 @@ from markupsafe import Markup
 
 from flows.designs import DESIGNS, Design, design
 from flows.findings import StudySize
-from flows.markup import plain_text, safe_html
+from flows.markup import one_line, plain_text, safe_html
 from flows.models import Paper
 from flows.store import Store
 from flows.updates import UPDATE_KINDS
@@ -71,7 +71,7 @@ class PaperView:
     def title_html(self) -> Markup:
         """The title as safe HTML (inline markup kept): only the HTML forms ask for it, and
         the CSV and RIS of a backfill read 100,000 views."""
-        return safe_html(_one_line(self.paper.title))
+        return safe_html(one_line(self.paper.title))
 
     @property
     def design_line(self) -> str:
@@ -310,7 +310,7 @@ def _assemble(
             UpdateView(
                 kind=update.kind,
                 heading=UPDATE_KINDS[update.kind],
-                detail=_one_line(update.detail),
+                detail=one_line(update.detail),
                 view=_view(update.paper),
             )
         )
@@ -331,16 +331,16 @@ def _view(paper: Paper) -> PaperView:
     label = name if paper.confidence >= CONFIDENT else f"probably {name[0].lower()}{name[1:]}"
     return PaperView(
         paper=paper,
-        title_text=_one_line(plain_text(paper.title)),
-        authors=_one_line(short_authors(paper.authors)),
+        title_text=one_line(plain_text(paper.title)),
+        authors=one_line(short_authors(paper.authors)),
         design=d,
         label=label,
-        evidence=_one_line(paper.evidence[0]) if paper.evidence else "",
-        finding=_one_line(paper.finding),
+        evidence=one_line(paper.evidence[0]) if paper.evidence else "",
+        finding=one_line(paper.finding),
         size=size_text(paper.study_size, paper.study_size_unit),
-        depression=_one_line(paper.depression_evidence),
+        depression=one_line(paper.depression_evidence),
         not_depression="" if paper.depression_relevant else _not_depression(paper),
-        journal=_one_line(paper.journal),
+        journal=one_line(paper.journal),
         pubmed_url=paper.pubmed_url,
         doi_url=doi_url(paper.doi),
     )
@@ -348,7 +348,7 @@ def _view(paper: Paper) -> PaperView:
 
 def _not_depression(paper: Paper) -> str:
     # The classifier names a reason when depression words occur but do not count.
-    return _one_line(paper.depression_reason) or "no depression or mood outcome"
+    return one_line(paper.depression_reason) or "no depression or mood outcome"
 
 
 def size_text(n: int | None, unit: str) -> str:
@@ -362,11 +362,6 @@ def doi_url(doi: str) -> str:
     if not _DOI.fullmatch(doi):
         return ""
     return "https://doi.org/" + quote(doi, safe=_DOI_URL_SAFE)
-
-
-def _one_line(text: str) -> str:
-    """Whitespace collapsed: a stray newline cannot start a new line in text, Markdown or RIS."""
-    return " ".join(text.split())
 
 
 def short_authors(authors: list[str]) -> str:

@@ -22,7 +22,7 @@ from markupsafe import Markup
 from flows.designs import BY_LABEL, DESIGNS, LABELS, Design
 from flows.digest import CONFIDENT, Digest, doi_url, short_authors
 from flows.findings import StudySize, finding, study_size
-from flows.markup import plain_text, safe_html
+from flows.markup import one_line, plain_text, safe_html
 from flows.models import Paper
 from flows.store import Store
 from flows.updates import UPDATE_KINDS
@@ -143,30 +143,26 @@ def paper_card(
         updates = [*updates, ("retracted", "PubMed marks it retracted")]
     return PaperCard(
         pmid=paper.pmid,
-        title_html=safe_html(_one_line(paper.title)),
-        title_text=_one_line(plain_text(paper.title)),
+        title_html=safe_html(one_line(paper.title)),
+        title_text=one_line(plain_text(paper.title)),
         design=paper.design,
         label=label,
         size=str(size) if size else "",
-        finding=_one_line(finding_of(paper)),
+        finding=one_line(finding_of(paper)),
         relevant=paper.depression_relevant,
-        why=_one_line(
+        why=one_line(
             paper.depression_evidence if paper.depression_relevant else paper.depression_reason
         ),
-        authors=_one_line(short_authors(paper.authors)),
-        journal=_one_line(paper.journal),
+        authors=one_line(short_authors(paper.authors)),
+        journal=one_line(paper.journal),
         year=str(paper.pub_year or ""),
         pubmed_url=paper.pubmed_url,
-        doi=_one_line(paper.doi),
+        doi=one_line(paper.doi),
         doi_url=doi_url(paper.doi),
-        updates=tuple((UPDATE_KINDS[k], _one_line(d)) for k, d in updates if k in UPDATE_KINDS),
+        updates=tuple((UPDATE_KINDS[k], one_line(d)) for k, d in updates if k in UPDATE_KINDS),
         digest_href=digest[0],
         digest_window=digest[1],
     )
-
-
-def _one_line(text: str) -> str:
-    return " ".join((text or "").split())
 
 
 # The page's model
@@ -325,7 +321,7 @@ def _trials_statement(store: Store, designs: list[DesignCount], as_of: date) -> 
         text += "depression or mood"
         # Why not, in the classifier's words ("respiratory or CNS depression only").
         reasons = Counter(
-            _one_line(p.depression_reason)
+            one_line(p.depression_reason)
             for p in store.papers_of_design("rct", relevant=False)
             if p.depression_reason.strip()
         )

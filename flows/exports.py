@@ -19,7 +19,7 @@ from typing import IO, TYPE_CHECKING
 from jinja2 import Environment
 
 from flows.designs import LABELS
-from flows.markup import INLINE_TAG
+from flows.markup import INLINE_TAG, one_line
 
 if TYPE_CHECKING:
     from flows.digest import Digest, PaperView
@@ -41,7 +41,7 @@ class MarkdownText(str):
 
 def md_escape(value: object) -> str:
     """Any value as Markdown that shows exactly that text, on one line."""
-    return _escape_specials(" ".join(str(value).split()))
+    return _escape_specials(one_line(str(value)))
 
 
 def _escape_specials(text: str) -> str:
@@ -56,7 +56,7 @@ def markdown_finalize(value: object) -> str:
 def md_inline(fragment: str) -> MarkdownText:
     """An inline-markup fragment (flows.markup) as Markdown: italics and bold kept, rest text."""
     out = []
-    for piece in INLINE_TAG.split(" ".join((fragment or "").split())):
+    for piece in INLINE_TAG.split(one_line(fragment)):
         tag = INLINE_TAG.fullmatch(piece)
         if tag:
             out.append(_MARKDOWN_INLINE.get(piece.strip("</>"), ""))
@@ -117,7 +117,7 @@ def ris_record(view: PaperView) -> list[str]:
     if p.doi.strip() and not view.doi_url:
         fields.append(("N1", f"DOI as given by PubMed (not a DOI): {p.doi}"))
     # One line per field: a newline in a value must not start a forged tag line.
-    return [f"{tag}  - {' '.join(str(value).split())}" for tag, value in fields] + ["ER  - "]
+    return [f"{tag}  - {one_line(str(value))}" for tag, value in fields] + ["ER  - "]
 
 
 def digest_ris(digest: Digest) -> str:

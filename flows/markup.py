@@ -79,6 +79,17 @@ def _walk(element) -> list[str]:
     return parts
 
 
+def one_line(text: str | None) -> str:
+    """Whitespace collapsed to single spaces, none at the ends: a stray newline cannot start
+    a new line in text, Markdown, RIS or a mail header."""
+    text = text or ""
+    # Most values are one line already; checking costs less than splitting an abstract into
+    # words. A printable string has no whitespace but the plain space.
+    if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        return text
+    return " ".join(text.split())
+
+
 def safe_html(fragment: str) -> Markup:
     """A fragment as HTML: the allowed inline tags render, anything else shows as text."""
     out = []
