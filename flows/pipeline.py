@@ -20,6 +20,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
 from prefect.futures import PrefectFuture
+from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
 from prefect.utilities.annotations import quote
 
@@ -127,7 +128,7 @@ def weekly_digest(
                 since, until = scheduled_window(settings, store, today)
             else:
                 since, until = resolve_window(settings, since, until, today)
-            run_id = store.start_run(kind, since, until, settings.query)
+            run_id = store.start_run(kind, since, until, settings.query, flow_run.id)
     except KratomWatchError as error:
         logger.error("run not started: %s", error)
         return Failed(message=str(error))

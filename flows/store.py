@@ -113,6 +113,10 @@ ALTER TABLE papers ADD COLUMN study_size INTEGER;
 ALTER TABLE papers ADD COLUMN study_size_unit TEXT NOT NULL DEFAULT '';
 ALTER TABLE papers ADD COLUMN study_size_phrase TEXT NOT NULL DEFAULT '';
 """,
+    # 4: the Prefect flow run that made a run, to find its logs and artifacts.
+    """
+ALTER TABLE runs ADD COLUMN prefect_flow_run TEXT;   -- its id, NULL for a run outside Prefect
+""",
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 DELIVERY_STATUSES = ("attempted", "delivered", "refused")
@@ -373,7 +377,9 @@ class Store:
 
     # Runs
 
-    def start_run(self, kind: str, since: date, until: date, query: str) -> int:
+    def start_run(
+        self, kind: str, since: date, until: date, query: str, prefect_flow_run: str | None = None
+    ) -> int:
         """Record a new run; runs whose process is gone (killed mid-way) become abandoned."""
         with self._transaction():
             running = self.db.execute("SELECT id, pid FROM runs WHERE status = 'running'")
@@ -384,9 +390,17 @@ class Store:
                         ("its process ended before the run finished", run_id),
                     )
             cursor = self.db.execute(
-                "INSERT INTO runs (kind, since, until, query, status, pid, started) "
-                "VALUES (?, ?, ?, ?, 'running', ?, ?)",
-                (kind, since.isoformat(), until.isoformat(), query, os.getpid(), _now()),
+                "INSERT INTO runs (kind, since, until, query, status, pid, started, "
+                "prefect_flow_run) VALUES (?, ?, ?, ?, 'running', ?, ?, ?)",
+                (
+                    kind,
+                    since.isoformat(),
+                    until.isoformat(),
+                    query,
+                    os.getpid(),
+                    _now(),
+                    prefect_flow_run,
+                ),  # fmt: skip
             )
         return cursor.lastrowid
 

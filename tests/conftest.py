@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -94,6 +95,15 @@ def kw_env(tmp_path, monkeypatch):
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return env
+
+
+def prefect_flow_run_id(db: str | Path) -> str:
+    """The Prefect flow run of the store's latest run. The Prefect server is shared by the
+    test workers, so "the newest flow run" may be another test's: ask by id."""
+    with sqlite3.connect(db) as conn:
+        (flow_run,) = conn.execute("SELECT prefect_flow_run FROM runs ORDER BY id DESC LIMIT 1")
+    assert flow_run[0], "the run should record its Prefect flow run"
+    return flow_run[0]
 
 
 def run_cli(

@@ -24,7 +24,7 @@ from click.testing import CliRunner
 from flows.cli import cli
 from flows.settings import DEFAULT_QUERY
 from flows.windows import last_complete_week
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, prefect_flow_run_id, run_cli
 from tests.eutils_server import EutilsServer, corpus_records, load_corpus, stall, together
 from tests.factories import without_write_time
 from tests.smtp_server import SmtpServer
@@ -155,7 +155,7 @@ def test_backfill_killed_with_sigkill_then_rerun_equals_an_uninterrupted_run(pre
 
     print(
         f"killed with {kept} of {len(expected)} papers stored; its Prefect flow run:",
-        latest_flow_run_state(),
+        flow_run_state(db),
     )
 
     # The rerun and the uninterrupted reference run (into its own store) side by side.
@@ -185,15 +185,14 @@ def test_backfill_killed_with_sigkill_then_rerun_equals_an_uninterrupted_run(pre
         )
 
 
-def latest_flow_run_state() -> str:
+def flow_run_state(db: Path) -> str:
     import asyncio
 
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.sorting import FlowRunSort
 
     async def read() -> str:
         async with get_client() as client:
-            (run,) = await client.read_flow_runs(sort=FlowRunSort.EXPECTED_START_TIME_DESC, limit=1)
+            run = await client.read_flow_run(prefect_flow_run_id(db))
             return run.state.name if run.state else "none"
 
     return asyncio.run(read())

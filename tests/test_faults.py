@@ -24,6 +24,7 @@ from click.testing import CliRunner
 from flows.cli import cli
 from flows.pubmed import EutilsClient
 from flows.settings import Secret, Settings
+from tests.conftest import prefect_flow_run_id
 from tests.eutils_server import (
     EutilsServer,
     Fault,
@@ -143,26 +144,19 @@ def _flush_prefect_logs() -> None:
                 return
 
 
-async def _prefect_record_of_latest_run() -> tuple[object, list[str], list[str]]:
-    """The newest weekly-digest flow run: (run, every state message, every log message)."""
+async def _prefect_record_of(flow_run_id: str) -> tuple[object, list[str], list[str]]:
+    """A flow run: (run, every state message, every log message)."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (
-        FlowFilter,
-        FlowFilterName,
         FlowRunFilter,
         FlowRunFilterId,
         LogFilter,
         LogFilterFlowRunId,
     )
-    from prefect.client.schemas.sorting import FlowRunSort
 
     _flush_prefect_logs()
     async with get_client() as client:
-        (run,) = await client.read_flow_runs(
-            flow_filter=FlowFilter(name=FlowFilterName(any_=["weekly-digest"])),
-            sort=FlowRunSort.EXPECTED_START_TIME_DESC,
-            limit=1,
-        )
+        run = await client.read_flow_run(flow_run_id)
         states = list(await client.read_flow_run_states(run.id))
         tasks = await client.read_task_runs(
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id]))
@@ -198,7 +192,7 @@ def assert_key_nowhere(server, env, texts: list[str], log_texts: list[str] = ())
     db = Path(env["KRATOM_WATCH_DB"])
     for path in db.parent.glob(db.name + "*"):  # the store, its -wal and -shm
         assert FAKE_KEY.encode() not in path.read_bytes(), path
-    run, states, logs = asyncio.run(_prefect_record_of_latest_run())
+    run, states, logs = asyncio.run(_prefect_record_of(prefect_flow_run_id(db)))
     assert logs, "the run's Prefect logs should be readable"
     for text in [*states, *logs, repr(run.parameters), run.state.message or ""]:
         assert FAKE_KEY not in text

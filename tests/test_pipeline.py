@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from flows.cli import cli
 from flows.windows import last_complete_week
-from tests.conftest import run_cli
+from tests.conftest import prefect_flow_run_id, run_cli
 from tests.eutils_server import EutilsServer, corpus_records, error_body, load_corpus, stall
 from tests.factories import without_write_time
 
@@ -113,22 +113,18 @@ def test_second_run_changes_nothing(prefect_harness, env, corpus_server):
 
 def test_run_is_visible_in_prefect(prefect_harness, env):
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
 
     result = invoke(["run", "--since", str(SINCE), "--until", str(UNTIL)])
     assert result.exit_code == 0, result.output
 
-    async def weekly_runs():
+    async def read(flow_run_id: str):
         async with get_client() as client:
-            return await client.read_flow_runs(
-                flow_filter=FlowFilter(name=FlowFilterName(any_=["weekly-digest"]))
-            )
+            return await client.read_flow_run(flow_run_id)
 
-    runs = asyncio.run(weekly_runs())
-    latest = max(runs, key=lambda r: r.created)
-    assert latest.state.is_completed()
-    assert latest.parameters["since"] == str(SINCE) and latest.parameters["until"] == str(UNTIL)
-    assert latest.parameters["kind"] == "manual"
+    run = asyncio.run(read(prefect_flow_run_id(env["KRATOM_WATCH_DB"])))
+    assert run.flow_id and run.state.is_completed()
+    assert run.parameters["since"] == str(SINCE) and run.parameters["until"] == str(UNTIL)
+    assert run.parameters["kind"] == "manual"
 
 
 def test_no_dates_means_last_complete_week(prefect_harness, env, corpus_server, monkeypatch):
@@ -221,17 +217,25 @@ def test_window_larger_than_esearch_lists_is_split(
 
 def test_run_publishes_its_summary_and_papers_as_prefect_artifacts(prefect_harness, env):
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        ArtifactFilterKey,
+    )
 
     result = invoke(["run", "--since", str(SINCE), "--until", str(UNTIL)])
     assert result.exit_code == 0, result.output
+    flow_run_id = prefect_flow_run_id(env["KRATOM_WATCH_DB"])
 
     async def latest(key: str):
         async with get_client() as client:
-            found = await client.read_artifacts(
-                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]))
+            (found,) = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(
+                    key=ArtifactFilterKey(any_=[key]),
+                    flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]),
+                )
             )
-        return max(found, key=lambda a: a.created)
+        return found
 
     summary = asyncio.run(latest("digest-summary"))
     table = asyncio.run(latest("digest-papers"))
@@ -248,7 +252,6 @@ def test_next_batch_is_fetched_while_the_last_one_is_read_and_stored(
 ):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-    from prefect.client.schemas.sorting import FlowRunSort
 
     batches = math.ceil(len(in_window(SINCE, UNTIL)) / 4)
     assert batches >= 3
@@ -259,11 +262,12 @@ def test_next_batch_is_fetched_while_the_last_one_is_read_and_stored(
     result = invoke(["run", "--since", str(SINCE), "--until", str(UNTIL), "--no-email"])
     assert result.exit_code == 0, result.output
 
+    flow_run_id = prefect_flow_run_id(env["KRATOM_WATCH_DB"])
+
     async def task_runs():
         async with get_client() as client:
-            (flow_run,) = await client.read_flow_runs(limit=1, sort=FlowRunSort.START_TIME_DESC)
             return await client.read_task_runs(
-                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id]))
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
             )
 
     by_name: dict[str, list] = {}
