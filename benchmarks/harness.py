@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from benchmarks.localprefect import LocalPrefectServer
+from tests.prefect_server import LocalPrefectServer
 
 ROOT = Path(__file__).resolve().parent.parent
 FAKE_API_KEY = "0123456789abcdef0123456789abcdef0123"  # alphanumeric, like NCBI's

@@ -33,6 +33,32 @@ if worker := os.environ.get("PYTEST_XDIST_WORKER"):
     tempfile.tempdir = None  # gettempdir() reads TMPDIR again
 
 
+# One `prefect server start` for every xdist worker, started by the controller as the session
+# begins (each server costs 12 to 14 s of CPU to start, most of it migrating its database;
+# one per worker was a tenth of the suite's CPU). Workers find it through this variable.
+SHARED_PREFECT = "TESTS_SHARED_PREFECT_API_URL"  # not KRATOM_WATCH_: runs refuse unknown ones
+
+
+def pytest_configure(config):
+    workers = config.getoption("numprocesses", None)
+    if workers and not hasattr(config, "workerinput") and SHARED_PREFECT not in os.environ:
+        from tests.prefect_server import LocalPrefectServer
+
+        server = LocalPrefectServer()
+        config.stash[_SHARED_SERVER] = server
+        os.environ[SHARED_PREFECT] = server.url  # the workers, started after this, inherit it
+
+
+def pytest_unconfigure(config):
+    server = config.stash.get(_SHARED_SERVER, None)
+    if server is not None:
+        server.stop()
+        del os.environ[SHARED_PREFECT]
+
+
+_SHARED_SERVER = pytest.StashKey()
+
+
 def pytest_sessionfinish(session, exitstatus):
     if netguard.violations:
         print("\nOutbound network use during the tests:", *netguard.violations, sep="\n  ")
@@ -41,8 +67,9 @@ def pytest_sessionfinish(session, exitstatus):
 
 @pytest.fixture(scope="session")
 def prefect_harness():
-    """One Prefect test server for the session (each xdist worker has its own: tests read
-    back "the latest flow run"). It takes 10 to 20 s to start.
+    """A Prefect server for the session: the one the xdist workers share, or (without
+    xdist) Prefect's test harness. It takes 10 to 20 s to start. Tests find their own flow
+    runs by id (prefect_flow_run_id), never as "the newest".
 
     Flow-run heartbeats are off for the in-process runs: the heartbeat thread sleeps in
     1-second steps and each run waits for it to stop (0.5 to 1 s a run). Runs in subprocesses
@@ -51,15 +78,24 @@ def prefect_harness():
     """
     from prefect.settings import (
         PREFECT_API_BLOCKS_REGISTER_ON_START,
+        PREFECT_API_URL,
         PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
         temporary_settings,
     )
     from prefect.testing.utilities import prefect_test_harness
 
+    no_heartbeats = temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
+    if shared := os.environ.get(SHARED_PREFECT):
+        from tests.prefect_server import wait_for
+
+        wait_for(shared)
+        with temporary_settings(updates={PREFECT_API_URL: shared}), no_heartbeats:
+            yield
+        return
     with (
         temporary_settings(updates={PREFECT_API_BLOCKS_REGISTER_ON_START: False}),
         prefect_test_harness(server_startup_timeout=120),
-        temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
+        no_heartbeats,
     ):
         yield
 

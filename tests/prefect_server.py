@@ -1,8 +1,10 @@
-"""A throwaway `prefect server start` for the benchmark, as a user runs one beside the flow.
+"""A throwaway `prefect server start`, as a user runs one beside the flow.
 
-It runs in a temporary PREFECT_HOME (its own SQLite database) on a free loopback port.
-Starting it does not wait, so the benchmark can do other work while the server migrates its
-database (10 to 20 s); `wait_until_ready` waits for its health check.
+The test session shares one among its xdist workers (tests/conftest.py) and the benchmarks
+run their flows against one. It runs in a temporary PREFECT_HOME (its own SQLite database)
+on a free loopback port, and registers no block types (kratom-watch uses none; 1.5 s of CPU).
+Starting it does not wait, so other work can go on while the server migrates its database
+(10 to 20 s); `wait_until_ready` waits for its health check.
 """
 
 from __future__ import annotations
@@ -34,8 +36,10 @@ class LocalPrefectServer:
             "PREFECT_CLOUD_ENABLE_ORCHESTRATION_TELEMETRY": "false",
             "DO_NOT_TRACK": "1",
         }
+        self.server_only = {"PREFECT_API_BLOCKS_REGISTER_ON_START": "false"}
         server_env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
         server_env.update({k: v for k, v in self.env.items() if k != "PREFECT_API_URL"})
+        server_env.update(self.server_only)
         command = [sys.executable, "-m", "prefect", "server", "start", "--no-ui"]
         with open(self.log, "wb") as output:
             self.process = subprocess.Popen(
@@ -52,23 +56,7 @@ class LocalPrefectServer:
 
     def wait_until_ready(self, timeout: float = 120) -> None:
         """Wait for the server to answer its health check (RuntimeError if it does not)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with urllib.request.urlopen(f"{self.url}/health", timeout=2) as answer:
-                    if answer.status == 200:
-                        return
-            except OSError:
-                pass
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"prefect server exited ({self.process.returncode}); see {self.log}"
-                )
-            if time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"prefect server did not start in {timeout:.0f} s; see {self.log}"
-                )
-            time.sleep(0.25)
+        wait_for(self.url, timeout, self)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -79,3 +67,23 @@ class LocalPrefectServer:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         shutil.rmtree(self.home, ignore_errors=True)
+
+
+def wait_for(url: str, timeout: float = 120, server: LocalPrefectServer | None = None) -> None:
+    """Wait until the Prefect API at `url` answers its health check (RuntimeError if it does
+    not in time, or if `server`, when given, exits first)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            pass
+        if server is not None and server.process.poll() is not None:
+            raise RuntimeError(
+                f"prefect server exited ({server.process.returncode}); see {server.log}"
+            )
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"prefect server at {url} did not answer in {timeout:.0f} s")
+        time.sleep(0.25)
