@@ -15,7 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from flows.classify import CLASSIFIER_VERSION, classify, classify_with, version_of
+from flows.classify import (
+    BATCH,
+    CLASSIFIER_VERSION,
+    PaperText,
+    classify,
+    classify_many,
+    classify_with,
+    version_of,
+)
 from flows.classify.model import MODEL_PATH, load_model
 from flows.classify.train import read_examples, train
 from flows.evaluate import cross_validate, cv_report
@@ -99,3 +107,21 @@ def test_a_missing_training_file_is_one_clear_error(tmp_path):
 
     with pytest.raises(TrainingError, match="cannot read .*missing.jsonl"):
         train(tmp_path / "missing.jsonl", None, tmp_path / "m.npz")
+
+
+def test_a_batch_is_labelled_as_each_paper_alone():
+    rows = [json.loads(line) for line in DEV_SET.read_text().splitlines()]
+    texts = [
+        PaperText(
+            r["title"],
+            r.get("abstract") or "",
+            r.get("publication_types") or [],
+            r.get("mesh_terms") or [],
+        )
+        for r in rows
+    ]
+    texts += [PaperText(""), PaperText("Kratom: a review", "", ["Review"])]
+    texts *= 2  # more than one batch: records of different batches meet nothing of each other
+    assert len(texts) > BATCH
+    assert classify_many(texts) == [classify(*text) for text in texts]
+    assert classify_many([]) == []

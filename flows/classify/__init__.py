@@ -164,7 +164,7 @@ def classify_many(
 ) -> list[Classification]:
     """Label papers (each a PaperText or a tuple of its fields) in order, with the
     committed model unless another is given."""
-    model = model or committed_model()
+    model = model if model is not None else committed_model()
     papers = [PaperText(*paper) for paper in papers]
     labelled: list[Classification] = []
     for start in range(0, len(papers), BATCH):
