@@ -1,12 +1,13 @@
 """One kratom-watch run in a fresh process, as the benchmark's sections start it.
 
-    python -m benchmarks.child flow|plain|plain-sequential SINCE UNTIL
+    python -m benchmarks.child flow|plain|plain-sequential|prefect-floor SINCE UNTIL
 
 `flow` is `weekly_digest(SINCE, UNTIL, send_email=False)` on the Prefect server that
 PREFECT_API_URL names; `plain` and `plain-sequential` are benchmarks.plain with and without
-the next batch fetched ahead. Settings come from the environment, as a user's run reads
-them. The last line printed is JSON: how long the imports and the run took, this process's
-peak RSS, and for plain runs where their time went.
+the next batch fetched ahead; `prefect-floor` is a flow of one task that does nothing, on
+the same server: what any Prefect flow costs, whatever it does. Settings come from the
+environment, as a user's run reads them. The last line printed is JSON: how long the
+imports and the run took, this process's peak RSS, and for plain runs where their time went.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import time
 from datetime import date
 from pathlib import Path
 
-MODES = ("flow", "plain", "plain-sequential")
+MODES = ("flow", "plain", "plain-sequential", "prefect-floor")
+PREFECT_MODES = ("flow", "prefect-floor")
 
 
 def peak_rss_mb() -> float:
@@ -26,6 +28,21 @@ def peak_rss_mb() -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+def _floor_flow():
+    """A flow of one task that does nothing, called as weekly_digest is."""
+    from prefect import flow, task
+
+    @task
+    def nothing() -> None:
+        return None
+
+    @flow(name="prefect-floor")
+    def floor(since: date, until: date, send_email: bool) -> None:
+        nothing()
+
+    return floor
 
 
 def main(argv: list[str]) -> int:
@@ -40,14 +57,16 @@ def main(argv: list[str]) -> int:
 
     start = time.perf_counter()
     if mode == "flow":
-        from flows.pipeline import weekly_digest
+        from flows.pipeline import weekly_digest as run_flow
+    elif mode == "prefect-floor":
+        run_flow = _floor_flow()
     else:
         from benchmarks.plain import plain_digest
         from flows.settings import load_settings
     imported = time.perf_counter()
     result: dict = {}
-    if mode == "flow":
-        state = weekly_digest(since, until, send_email=False, return_state=True)
+    if mode in PREFECT_MODES:
+        state = run_flow(since, until, send_email=False, return_state=True)
         if not state.is_completed():
             print(f"Error: the flow run ended {state.name}: {state.message}", file=sys.stderr)
             return 1

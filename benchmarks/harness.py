@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from benchmarks.child import PREFECT_MODES
 from tests.prefect_server import LocalPrefectServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,7 +108,7 @@ def run_child(mode: str, env: dict[str, str], since: date, until: date, folder: 
     own = ("KRATOM_WATCH_", "NCBI_", "PREFECT_")
     full = {k: v for k, v in os.environ.items() if not k.startswith(own)}
     full |= {"PYTHONPATH": str(ROOT), **env}
-    if mode == "flow":
+    if mode in PREFECT_MODES:
         full |= prefect_environment()
     command = [sys.executable, "-m", "benchmarks.child", mode, str(since), str(until)]
     out, err = folder / f"child-{mode}.out", folder / f"child-{mode}.err"

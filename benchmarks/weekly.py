@@ -2,7 +2,8 @@
 
 A week of 14 papers, against the E-utilities server at NCBI's pace without an API key, as
 a user runs it: each run a fresh process, so interpreter start, imports and (for the flow)
-connecting to a running `prefect server start` are all counted. The flow runs first once,
+connecting to a running `prefect server start` are all counted. Beside them, a flow of one
+task that does nothing shows what Prefect costs whatever the flow does. The flow runs first once,
 uncounted: a user's Prefect server has long been up and has run flows before. Then flow
 and plain runs take turns, so load from elsewhere on the machine falls on both alike.
 """
@@ -31,7 +32,7 @@ def bench_weekly(quick: bool) -> Iterator[Figure]:
     from tests.factories import synthetic_records, window
 
     repeats = 1 if quick else REPEATS
-    runs: dict[str, list[ChildRun]] = {"flow": [], "plain": []}
+    runs: dict[str, list[ChildRun]] = {"flow": [], "plain": [], "prefect-floor": []}
     with SlowEutilsServer(synthetic_records(PAPERS, DAYS), NCBI_LIKE) as server:
 
         def run(mode: str) -> ChildRun:
@@ -48,6 +49,7 @@ def bench_weekly(quick: bool) -> Iterator[Figure]:
     floor = network_floor([a.modelled for a in one_run], INTERVAL_WITHOUT_KEY)
     flow = min(runs["flow"], key=lambda r: r.wall_seconds)
     plain = min(runs["plain"], key=lambda r: r.wall_seconds)
+    nothing = min(runs["prefect-floor"], key=lambda r: r.wall_seconds)
     flow_import = min(r.import_seconds for r in runs["flow"])
     plain_import = min(r.import_seconds for r in runs["plain"])
     yield Figure(
@@ -64,6 +66,14 @@ def bench_weekly(quick: bool) -> Iterator[Figure]:
         "the same steps as plain functions",
         f"{plain.wall_seconds:.2f} s in a fresh process (imports {plain.import_seconds:.2f} s, "
         f"run {plain.run_seconds:.2f} s); the network needs {floor:.2f} s of that",
+    )
+    fixed = nothing.import_seconds + nothing.run_seconds
+    yield Figure(
+        "  Prefect's fixed cost: a flow of one task that does nothing, same server",
+        f"imports {nothing.import_seconds:.2f} s + run {nothing.run_seconds:.2f} s = "
+        f"{fixed:.2f} s; weekly_digest's cost above the plain steps: "
+        f"{flow.wall_seconds - plain.wall_seconds:.2f} s; a flow doing nothing beside the plain "
+        f"steps would already be {(plain.wall_seconds + fixed) / plain.wall_seconds:.2f}x",
     )
     ratio = flow.wall_seconds / plain.wall_seconds
     yield Figure(
