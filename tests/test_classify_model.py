@@ -125,3 +125,13 @@ def test_a_batch_is_labelled_as_each_paper_alone():
     assert len(texts) > BATCH
     assert classify_many(texts) == [classify(*text) for text in texts]
     assert classify_many([]) == []
+
+
+def test_distinct_keys_are_what_numpy_unique_finds():
+    import numpy as np
+
+    from flows.classify.model import _distinct
+
+    keys = np.random.default_rng(7).integers(0, 50, 400).astype(np.int64)
+    expected = np.unique(keys, return_inverse=True, return_counts=True)
+    assert all((a == b).all() for a, b in zip(_distinct(keys), expected, strict=True))

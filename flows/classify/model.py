@@ -245,8 +245,9 @@ def score_many(model: Model, records: Sequence[Record]) -> Scores:
 
 
 def _distinct(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """np.unique(keys, return_inverse=True, return_counts=True), at a third of its cost
-    here: a stable argsort is fast on keys that come in runs sorted by record."""
+    """np.unique(keys, return_inverse=True, return_counts=True), at two thirds of its cost
+    here (3.0 against 4.6 ms a batch): a stable argsort is fast on keys that come in runs
+    sorted by record."""
     order = np.argsort(keys, kind="stable")
     ordered = keys[order]
     new = np.empty(len(ordered), dtype=bool)
