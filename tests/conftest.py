@@ -37,6 +37,7 @@ if worker := os.environ.get("PYTEST_XDIST_WORKER"):
 # begins (each server costs 12 to 14 s of CPU to start, most of it migrating its database;
 # one per worker was a tenth of the suite's CPU). Workers find it through this variable.
 SHARED_PREFECT = "TESTS_SHARED_PREFECT_API_URL"  # not KRATOM_WATCH_: runs refuse unknown ones
+_SHARED_SERVER = pytest.StashKey()
 
 
 def pytest_configure(config):
@@ -54,9 +55,6 @@ def pytest_unconfigure(config):
     if server is not None:
         server.stop()
         del os.environ[SHARED_PREFECT]
-
-
-_SHARED_SERVER = pytest.StashKey()
 
 
 def pytest_sessionfinish(session, exitstatus):
