@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from flows.classify import CLASSIFIER_VERSION, classify
+from flows.classify import BATCH, CLASSIFIER_VERSION, PaperText, classify_many
 from flows.designs import BY_LABEL, LABELS
 from flows.errors import KratomWatchError
 
@@ -92,15 +92,19 @@ def evaluate(rows: Iterable[dict[str, Any]]) -> Evaluation:
     misses: list[Miss] = []
     depression_misses: list[Miss] = []
     dep_true_pos = dep_expected = dep_predicted = 0
-    n = 0
-    for position, row in enumerate(rows, start=1):
-        n += 1
-        result = classify(
+    rows = list(rows)
+    results = classify_many(
+        PaperText(
             row["title"],
             row.get("abstract") or "",
             row.get("publication_types") or (),
             row.get("mesh_terms") or (),
         )
+        for row in rows
+    )
+    n = 0
+    for position, (row, result) in enumerate(zip(rows, results, strict=True), start=1):
+        n += 1
         expected = row["design"]
         confusion[index[expected]][index[result.design]] += 1
         row_id = _row_id(row, position)
@@ -255,23 +259,33 @@ def _record_problem(record: dict[str, Any]) -> str | None:
     return None
 
 
-def _classified_record(record: dict[str, Any]) -> dict[str, Any]:
+def _input_fields(record: dict[str, Any]) -> dict[str, Any]:
     pmid = record.get("pmid")
-    out: dict[str, Any] = {
+    return {
         "pmid": str(pmid) if isinstance(pmid, int) else pmid,
         "title": record["title"],
         "abstract": record.get("abstract") or "",
         "publication_types": record.get("publication_types") or [],
         "mesh_terms": record.get("mesh_terms") or [],
     }
-    result = classify(out["title"], out["abstract"], out["publication_types"], out["mesh_terms"])
-    out["design"] = result.design
-    out["depression_relevant"] = result.depression_relevant
-    out["evidence"] = list(result.evidence)
-    out["confidence"] = round(result.confidence, 3)
-    out["depression_evidence"] = result.depression_evidence
-    out["depression_reason"] = result.depression_reason
-    return out
+
+
+def _write_classified(records: list[dict[str, Any]], out: TextIO) -> None:
+    """Label the records as one batch and write each with its labels, in order."""
+    texts = [
+        PaperText(r["title"], r["abstract"], r["publication_types"], r["mesh_terms"])
+        for r in records
+    ]
+    for record, result in zip(records, classify_many(texts), strict=True):
+        labelled = record | {
+            "design": result.design,
+            "depression_relevant": result.depression_relevant,
+            "evidence": list(result.evidence),
+            "confidence": round(result.confidence, 3),
+            "depression_evidence": result.depression_evidence,
+            "depression_reason": result.depression_reason,
+        }
+        out.write(json.dumps(labelled, ensure_ascii=False) + "\n")
 
 
 # Bad lines told one by one before the rest are only counted (a file that is not JSON Lines
@@ -287,6 +301,7 @@ def classify_jsonl(lines: Iterable[str], out: TextIO, err: TextIO) -> int:
     number of bad lines. Input that is not UTF-8 text stops with a KratomWatchError.
     """
     bad = good = 0
+    pending: list[dict[str, Any]] = []  # good records not yet labelled: a batch at a time
     numbered = enumerate(lines, start=1)
     while True:
         try:
@@ -314,7 +329,12 @@ def classify_jsonl(lines: Iterable[str], out: TextIO, err: TextIO) -> int:
                 err.write(f"line {number}: {problem}\n")
             continue
         good += 1
-        out.write(json.dumps(_classified_record(record), ensure_ascii=False) + "\n")
+        pending.append(_input_fields(record))
+        if len(pending) == BATCH:
+            _write_classified(pending, out)
+            pending = []
+    if pending:
+        _write_classified(pending, out)
     if bad > MAX_REPORTED:
         err.write(f"... and {bad - MAX_REPORTED} more bad lines\n")
     if bad:
@@ -397,7 +417,6 @@ def cv_folds(examples: Sequence[Any], k: int) -> list[int]:
 
 def cross_validate(examples: Sequence[Any], k: int = 5, settings: Any = None) -> list[Prediction]:
     """Predictions for every example from a model trained on the other folds (needs sklearn)."""
-    from flows.classify import PaperText, classify_many
     from flows.classify.train import Settings, train_model
 
     if k < 2:

@@ -93,6 +93,20 @@ def test_classify_jsonl_on_clean_input_reports_nothing():
     assert len(out.getvalue().splitlines()) == 1
 
 
+def test_classify_jsonl_labels_a_file_longer_than_a_batch_in_order(dev_rows):
+    rows = dev_rows * 2  # 322 records: two batches of the classifier
+    lines = [
+        _line(pmid=str(n), title=r["title"], abstract=r.get("abstract")) for n, r in enumerate(rows)
+    ]
+    lines.insert(200, "{broken")
+    out, err = io.StringIO(), io.StringIO()
+    assert classify_jsonl(lines, out, err) == 1
+    written = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [w["pmid"] for w in written] == [str(n) for n in range(len(rows))]
+    for w, r in zip(written[::40], rows[::40], strict=True):
+        assert w["design"] == classify(r["title"], r.get("abstract") or "").design
+
+
 # evaluate
 
 TINY_SET = [
