@@ -13,6 +13,7 @@ imports and the run took, this process's peak RSS, and for plain runs where thei
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from datetime import date
@@ -57,7 +58,7 @@ def main(argv: list[str]) -> int:
 
     start = time.perf_counter()
     if mode == "flow":
-        from flows.pipeline import weekly_digest as run_flow
+        from flows.pipeline import run_here
     elif mode == "prefect-floor":
         run_flow = _floor_flow()
     else:
@@ -66,7 +67,14 @@ def main(argv: list[str]) -> int:
     imported = time.perf_counter()
     result: dict = {}
     if mode in PREFECT_MODES:
-        state = run_flow(since, until, send_email=False, return_state=True)
+        if mode == "flow":  # as `kratom-watch run --no-email` starts it
+            state = run_here(os.environ, since=since, until=until, send_email=False)
+        else:
+            from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+            # Started as run_here starts weekly_digest: without the heartbeat.
+            with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+                state = run_flow(since, until, send_email=False, return_state=True)
         if not state.is_completed():
             print(f"Error: the flow run ended {state.name}: {state.message}", file=sys.stderr)
             return 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import date
 
@@ -61,16 +62,16 @@ def run(since, until, scheduled, mark_sent, no_email, resend) -> None:
     from flows.prefect_api import check_server
 
     _or_fail(check_server, required=False)
-    from flows.pipeline import weekly_digest
+    from flows.pipeline import run_here
 
-    state = weekly_digest(
+    state = run_here(
+        os.environ,
         since=since,
         until=until,
         kind="scheduled" if scheduled else "manual",
         mark_sent=mark_sent,
         send_email=not no_email,
         resend=resend,
-        return_state=True,
     )
     if not state.is_completed():
         raise click.ClickException(state.message or "the run failed (see the Prefect log)")

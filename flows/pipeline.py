@@ -11,7 +11,7 @@ classified, so a crash keeps what was done and a rerun completes it.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
@@ -21,7 +21,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
 from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
-from prefect.states import Completed, Failed
+from prefect.states import Completed, Failed, State
 from prefect.utilities.annotations import quote
 
 from flows import pubmed, runs  # pubmed.ESEARCH_MAX_IDS is read at call time (tests lower it)
@@ -149,6 +149,31 @@ def weekly_digest(
         message=f"{report.rendered.papers} papers in the digest, {report.new} new in the store",
         data=[str(p) for p in report.rendered.paths],
     )
+
+
+# Prefect's flow-run heartbeat exists for automations that spot crashed runs; a run started by
+# hand has someone watching it, and the store marks a killed run abandoned at the next run
+# anyway. Stopping the heartbeat's thread costs each run about a second (docs/field-notes.md),
+# so a run started here goes without one unless this setting asks for it.
+HEARTBEAT_SETTING = "PREFECT_FLOWS_HEARTBEAT_FREQUENCY"
+
+
+def run_here(environ: Mapping[str, str], **parameters) -> State:
+    """weekly_digest run in this process, as `kratom-watch run` starts it; its final state.
+
+    Served deployments (`kratom-watch serve`) keep Prefect's heartbeat.
+    """
+    from prefect.settings import temporary_settings
+
+    with temporary_settings(updates=heartbeat_updates(environ)):
+        return weekly_digest(**parameters, return_state=True)
+
+
+def heartbeat_updates(environ: Mapping[str, str]) -> dict:
+    """The Prefect settings a run started here changes: no heartbeat, unless asked for."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY
+
+    return {} if HEARTBEAT_SETTING in environ else {PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
 
 
 def _unexpected(error: Exception) -> str:

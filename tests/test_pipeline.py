@@ -127,6 +127,15 @@ def test_run_is_visible_in_prefect(prefect_harness, env):
     assert run.parameters["kind"] == "manual"
 
 
+def test_a_run_started_here_goes_without_prefects_heartbeat_unless_asked():
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY
+
+    from flows.pipeline import heartbeat_updates
+
+    assert heartbeat_updates({}) == {PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
+    assert heartbeat_updates({"PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "60"}) == {}
+
+
 def test_no_dates_means_last_complete_week(prefect_harness, env, corpus_server, monkeypatch):
     monkeypatch.setenv("KRATOM_WATCH_TIMEZONE", "Pacific/Auckland")
     today = datetime.now(ZoneInfo("Pacific/Auckland")).date()
