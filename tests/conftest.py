@@ -69,10 +69,10 @@ def prefect_harness():
     xdist) Prefect's test harness. It takes 10 to 20 s to start. Tests find their own flow
     runs by id (prefect_flow_run_id), never as "the newest".
 
-    Flow-run heartbeats are off for the in-process runs: the heartbeat thread sleeps in
-    1-second steps and each run waits for it to stop (0.5 to 1 s a run). Runs in subprocesses
-    keep them, as users do. The server does not register Prefect's block types, which
-    kratom-watch does not use (1.5 s of CPU a server).
+    Flow-run heartbeats are off for flows the tests call directly, as `kratom-watch run`
+    has them off (flows.pipeline.run_here): the heartbeat thread sleeps in 1-second steps and
+    each run waits for it to stop (up to 1 s a run). The server does not register Prefect's
+    block types, which kratom-watch does not use (1.5 s of CPU a server).
     """
     from prefect.settings import (
         PREFECT_API_BLOCKS_REGISTER_ON_START,
