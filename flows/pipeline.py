@@ -151,10 +151,11 @@ def weekly_digest(
     )
 
 
-# Prefect's flow-run heartbeat exists for automations that spot crashed runs; a run started by
-# hand has someone watching it, and the store marks a killed run abandoned at the next run
-# anyway. Stopping the heartbeat's thread costs each run about a second (docs/field-notes.md),
-# so a run started here goes without one unless this setting asks for it.
+# Prefect's flow-run heartbeat exists for automations that spot crashed runs. A run started
+# from the command line (by hand or from cron) reports a failure by its exit status, and the
+# store marks a killed run abandoned at the next run. Stopping the heartbeat's thread costs a
+# run up to a second (docs/field-notes.md), so a run started here goes without one unless this
+# setting asks for it.
 HEARTBEAT_SETTING = "PREFECT_FLOWS_HEARTBEAT_FREQUENCY"
 
 
