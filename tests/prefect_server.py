@@ -23,7 +23,7 @@ from pathlib import Path
 
 class LocalPrefectServer:
     def __init__(self) -> None:
-        self.home = Path(tempfile.mkdtemp(prefix="kratom-bench-prefect-"))
+        self.home = Path(tempfile.mkdtemp(prefix="kratom-watch-prefect-"))
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
