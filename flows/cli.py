@@ -8,6 +8,7 @@ from datetime import date
 
 import click
 
+from flows import corpora
 from flows.errors import KratomWatchError
 
 
@@ -125,13 +126,13 @@ def classify_command(file) -> None:
     "folds",
     type=click.IntRange(min=2),
     help="Cross-validate instead: retrain the model on K-1 folds, score the Kth (needs "
-    "scikit-learn). FILE is the dev set (default tests/fixtures/dev.jsonl).",
+    f"scikit-learn). FILE is the dev set (default {corpora.DEV}).",
 )
 @click.option(
     "--external",
     type=click.Path(dir_okay=False),
-    help="With --cv: the external corpus to add (default "
-    "../shared/corpus/external/studytypeteller-train.jsonl, skipped when absent).",
+    help=f"With --cv: the external corpus to add (default {corpora.EXTERNAL}, skipped when "
+    "absent).",
 )
 def evaluate(file, misses, folds, external) -> None:
     """Score the classifier on a hand-labelled JSON Lines FILE (like tests/fixtures/dev.jsonl).
@@ -158,15 +159,13 @@ def evaluate(file, misses, folds, external) -> None:
 
 
 def _cross_validate(dev, folds, external, misses=False) -> None:
-    from pathlib import Path
-
-    from flows.classify.train import DEFAULT_DEV, DEFAULT_EXTERNAL, read_examples
+    from flows.classify.train import read_examples
     from flows.evaluate import cross_validate, cv_report, format_cv, format_cv_misses
 
     _require_sklearn()
-    examples = _or_fail(read_examples, dev or DEFAULT_DEV, "dev")
-    if external is None and DEFAULT_EXTERNAL.exists():
-        external = DEFAULT_EXTERNAL
+    examples = _or_fail(read_examples, dev or corpora.DEV, "dev")
+    if external is None and corpora.EXTERNAL.exists():
+        external = corpora.EXTERNAL
     if external is not None:
         examples += _or_fail(read_examples, external, "external")
     predictions = cross_validate(examples, folds)
@@ -174,7 +173,7 @@ def _cross_validate(dev, folds, external, misses=False) -> None:
     if misses:
         click.echo(format_cv_misses(predictions), nl=False)
     if external is None:
-        click.echo(f"(no external corpus: {Path(DEFAULT_EXTERNAL)} is absent)")
+        click.echo(f"(no external corpus: {corpora.EXTERNAL} is absent)")
 
 
 def _require_sklearn() -> None:
@@ -190,14 +189,14 @@ def _require_sklearn() -> None:
 @click.option(
     "--dev",
     type=click.Path(dir_okay=False),
-    default="tests/fixtures/dev.jsonl",
+    default=str(corpora.DEV),
     show_default=True,
     help="Our hand-labelled kratom papers.",
 )
 @click.option(
     "--external",
     type=click.Path(dir_okay=False),
-    default="../shared/corpus/external/studytypeteller-train.jsonl",
+    default=str(corpora.EXTERNAL),
     show_default=True,
     help="The external corpus (its rows stay outside the repository).",
 )

@@ -281,7 +281,7 @@ def _write_classified(records: list[dict[str, Any]], out: TextIO) -> None:
             "design": result.design,
             "depression_relevant": result.depression_relevant,
             "evidence": list(result.evidence),
-            "confidence": round(result.confidence, 3),
+            "confidence": result.confidence,  # rounded by the classifier
             "depression_evidence": result.depression_evidence,
             "depression_reason": result.depression_reason,
         }

@@ -32,6 +32,7 @@ from tests.factories import (
     archive,
     hostile_paper,
     paper,
+    patch_clock,
     publish,
 )
 
@@ -50,10 +51,8 @@ def three_weeks(folder: Path, store: Store, clock: Clock) -> None:
 def built(tmp_path_factory) -> Path:
     """three_weeks written once for the module (each digest draws a chart): see `published`."""
     folder = tmp_path_factory.mktemp("built")
-    clock = Clock()
     with pytest.MonkeyPatch.context() as patch, Store(folder / "kw.sqlite") as store:
-        patch.setattr("flows.store._now", clock)
-        three_weeks(folder / "reports", store, clock)
+        three_weeks(folder / "reports", store, patch_clock(patch))
     return folder
 
 

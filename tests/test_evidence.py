@@ -23,7 +23,7 @@ from flows.models import AbstractSection, Paper
 from flows.store import Store
 from tests.chromium import OUTPUT
 from tests.eutils_server import load_corpus
-from tests.factories import FIRST_PMID, NOW, WEEKS, Clock, archive, paper, publish
+from tests.factories import FIRST_PMID, NOW, WEEKS, Clock, archive, paper, patch_clock, publish
 
 AS_OF = NOW.date()  # 2026-12-01
 
@@ -187,7 +187,7 @@ def dev_site(tmp_path_factory) -> Path:
     """The dev corpus as one week's digest, with the archive written from its store."""
     folder = tmp_path_factory.mktemp("dev-site")
     with pytest.MonkeyPatch.context() as patch, Store(folder / "kw.sqlite") as store:
-        patch.setattr("flows.store._now", Clock())
+        patch_clock(patch)
         publish(store, folder / "reports", dev_papers(), WEEKS[1])
         archive(store, folder / "reports")
     return folder / "reports"

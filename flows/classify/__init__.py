@@ -98,12 +98,7 @@ _MAX_EVIDENCE = 3
 def _sentence_phrase(record: Record, number: int) -> str:
     if number == TITLE:
         return record.title.quote(0, len(record.title.clean))
-    start, end = record.abstract.sentences[number]
-    return (
-        record.abstract.clause(start, end)
-        if end - start > 240
-        else record.abstract.quote(start, end)
-    )
+    return record.abstract.quote(*record.abstract.sentences[number])
 
 
 def _best_sentence(weights: list[float]) -> int | None:

@@ -103,6 +103,14 @@ _SPECIES = (
     r"rabbits?|hamsters?|gerbils?|piglets?|swine|minipigs?|sheep|goats?|ferrets?|c\.\s?elegans|"
     r"caenorhabditis(?:\s+elegans)?|nematodes?|drosophila|fruit\s+flies|larvae|animals)"
 )
+_SPECIES_WORDS = (  # the words a match of _SPECIES begins with
+    "animals beagle beagles c caenorhabditis canine canines cynomolgus "
+    "danio dog dogs drosophila ferret ferrets fruit gerbil gerbils goat "
+    "goats guinea hamster hamsters larvae macaque macaques mice minipig "
+    "minipigs monkey monkeys mouse murine nematode nematodes non nonhuman "
+    "piglet piglets primates rabbit rabbits rat rats rhesus rodent rodents "
+    "sheep swine zebrafish"
+)
 # Tissue taken from an animal and studied in a dish is in vitro work, not an animal study.
 _TISSUE_AFTER = (
     r"(?!\s*(?:'s\s+)?(?:ileum|brain|liver|tissues?|cells?|microsomes|hepatocytes|"
@@ -757,24 +765,14 @@ CUES: tuple[Cue, ...] = (
         ANIMAL,
         4,
         (
-            "animals beagle beagles c caenorhabditis canine canines cynomolgus "
-            "danio dog dogs drosophila ferret ferrets fruit gerbil gerbils goat "
-            "goats guinea hamster hamsters larvae macaque macaques mice minipig "
-            "minipigs monkey monkeys mouse murine nematode nematodes non nonhuman "
-            "piglet piglets primates rabbit rabbits rat rats rhesus rodent rodents "
-            "sheep swine zebrafish",
+            _SPECIES_WORDS,
             r"\b" + _SPECIES + r"\s+(?:\(\w+\)\s+)?(?:were|was)\s+(?:[\w-]+\s+){0,3}(?:treated|"
             r"administered|given|injected|dosed|exposed|fed|gavaged|pretreated|trained|tested|"
             r"implanted|rendered|randomly|divided|assigned|housed|subjected|allocated|sacrificed|"
             r"euthani[sz]ed|decapitated|an(?:a)?esthetized|used)\b",
         ),
         (
-            "animals beagle beagles c caenorhabditis canine canines cynomolgus "
-            "danio dog dogs drosophila ferret ferrets fruit gerbil gerbils goat "
-            "goats guinea hamster hamsters larvae macaque macaques mice minipig "
-            "minipigs monkey monkeys mouse murine nematode nematodes non nonhuman "
-            "piglet piglets primates rabbit rabbits rat rats rhesus rodent rodents "
-            "sheep swine zebrafish",
+            _SPECIES_WORDS,
             r"\b" + _SPECIES + r"\s+(?:received|receiving|treated\s+with|exposed\s+to|injected\s+"
             r"with)\b",
         ),
@@ -784,13 +782,7 @@ CUES: tuple[Cue, ...] = (
         3.5,
         (
             "adolescent adult aged female juvenile knockout male naive neonatal "
-            "pregnant transgenic wild young "
-            "/ mice mouse murine rat rats rodent rodents zebrafish danio dog dogs "
-            "beagle beagles canine canines monkey monkeys macaque macaques rhesus "
-            "primates cynomolgus guinea rabbit rabbits hamster hamsters gerbil "
-            "gerbils piglet piglets swine minipig minipigs sheep goat goats ferret "
-            "ferrets c elegans caenorhabditis nematode nematodes drosophila fruit "
-            "larvae animals flies",
+            "pregnant transgenic wild young / " + _SPECIES_WORDS,
             r"\b(?:male|female|adult|adolescent|juvenile|pregnant|neonatal|young|aged|naive|"
             r"wild-type|knockout|transgenic)\s+(?:and\s+female\s+)?(?:[\w/()-]+\s+){0,3}"
             + _SPECIES
@@ -798,13 +790,7 @@ CUES: tuple[Cue, ...] = (
             + _TISSUE_AFTER,
         ),
         (
-            "in "
-            "/ mice mouse murine rat rats rodent rodents zebrafish danio dog dogs "
-            "beagle beagles canine canines monkey monkeys macaque macaques rhesus "
-            "primates cynomolgus guinea rabbit rabbits hamster hamsters gerbil "
-            "gerbils piglet piglets swine minipig minipigs sheep goat goats ferret "
-            "ferrets c caenorhabditis nematode nematodes drosophila fruit larvae "
-            "animals",
+            "in / " + _SPECIES_WORDS,
             r"\bin\s+" + _SPECIES + r"\b" + _TISSUE_AFTER,
         ),
         (
@@ -856,12 +842,7 @@ CUES: tuple[Cue, ...] = (
         ANIMAL,
         2,
         (
-            "animals beagle beagles c caenorhabditis canine canines cynomolgus "
-            "danio dog dogs drosophila ferret ferrets fruit gerbil gerbils goat "
-            "goats guinea hamster hamsters larvae macaque macaques mice minipig "
-            "minipigs monkey monkeys mouse murine nematode nematodes non nonhuman "
-            "piglet piglets primates rabbit rabbits rat rats rhesus rodent rodents "
-            "sheep swine zebrafish",
+            _SPECIES_WORDS,
             r"\b" + _SPECIES + r"\b" + _TISSUE_AFTER,
         ),
     ),

@@ -14,7 +14,6 @@ gram, and without paying numpy's cost per call once per record.
 from __future__ import annotations
 
 import json
-from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -297,10 +296,6 @@ def sentence_weights(
             if not weight or not placed:
                 continue
             hit = max(placed, key=lambda h: h.weight)
-            if hit.source == "title":
-                number = TITLE
-            else:
-                starts = [s for s, _ in record.abstract.sentences]
-                number = bisect_right(starts, hit.start) - 1
+            number = TITLE if hit.source == "title" else record.abstract.sentence_number(hit.start)
             weights[r, number + 1] += weight
     return weights

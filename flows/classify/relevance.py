@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from flows.classify.rules import mesh_descriptor
 from flows.classify.text import FirstWords, Text, matches
 
 # Why a paper whose text mentions depression is still not depression-relevant: the one table.
@@ -198,7 +199,7 @@ _PASSING = 0.25
 def depression_relevance(title: Text, abstract: Text, mesh_terms: Sequence[str] = ()) -> Relevance:
     """Whether the paper is about depression or mood, the phrase that says so, or why not."""
     for term in mesh_terms:
-        if term.split("/")[0].replace("*", "").strip().lower() in DEPRESSION_MESH:
+        if mesh_descriptor(term) in DEPRESSION_MESH:
             return Relevance(True, term, "")
     mentions = []
     deciding = None

@@ -169,7 +169,8 @@ def _text_hits(text: Text, index: CueIndex, in_title: bool) -> list[Hit]:
     return hits
 
 
-def _mesh_descriptor(term: str) -> str:
+def mesh_descriptor(term: str) -> str:
+    """A MeSH term's descriptor, lowercased: "Depression/drug therapy*" is "depression"."""
     return term.split("/")[0].replace("*", "").strip().lower()
 
 
@@ -180,7 +181,7 @@ def _metadata_hits(publication_types: Sequence[str], mesh_terms: Sequence[str]) 
             role = "systematic" if label == SR else ""
             hits.append(Hit(label, weight, "publication type", ("pt", label), role=role, term=term))
     for term in mesh_terms:
-        descriptor = _mesh_descriptor(term)
+        descriptor = mesh_descriptor(term)
         cues = MESH_CUES.get(descriptor) or tuple(
             (label, weight)
             for prefix, label, weight in MESH_PREFIX_CUES

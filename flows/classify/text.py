@@ -237,11 +237,14 @@ class Text:
     def _starts(self) -> list[int]:
         return [start for start, _ in self.sentences]
 
+    def sentence_number(self, pos: int) -> int:
+        """The number of the sentence holding position `pos`."""
+        return max(bisect_right(self._starts, pos) - 1, 0)
+
     def sentence_at(self, pos: int) -> tuple[int, int]:
         """The sentence holding position `pos`."""
         spans = self.sentences
-        i = max(bisect_right(self._starts, pos) - 1, 0)
-        return spans[i] if spans else (0, 0)
+        return spans[self.sentence_number(pos)] if spans else (0, 0)
 
     def clause(self, start: int, end: int) -> str:
         """The sentence around clean[start:end], cut to its clauses when it is long."""

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from flows import corpora
 from flows.classify.cues import CC, COH, CS, NRT, OPINION, OTHER, QUAL
 from flows.classify.features import Record, read_record
 from flows.classify.model import RULE_SCALE, Model
@@ -37,8 +38,8 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "human_non_rct": (NRT, COH, CC, CS, QUAL),
     "remaining": (COH, CC, CS, QUAL, OPINION, OTHER),
 }
-DEFAULT_DEV = Path("tests/fixtures/dev.jsonl")
-DEFAULT_EXTERNAL = Path("../shared/corpus/external/studytypeteller-train.jsonl")
+DEFAULT_DEV = corpora.DEV
+DEFAULT_EXTERNAL = corpora.EXTERNAL
 
 
 class TrainingError(KratomWatchError):
