@@ -9,7 +9,7 @@ adding a second one; a damaged sidecar is skipped with a warning.
 The feed has one entry per paper, read from the store, not from the sidecars: the store is
 the lasting record (reports/ is output anyone may wipe or serve elsewhere), it knows when a
 paper was first listed and when it changed (a retraction, an erratum, a new label), and a
-sidecar lists at most flows.digest.LIST_LIMIT papers of a digest. An entry's id comes from
+sidecar holds a digest's counts, not its papers. An entry's id comes from
 the PMID, so it never changes; its digest link is there when that digest's file is.
 
 Links in the feed are absolute when a base URL is given (KRATOM_WATCH_BASE_URL): feed
@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import tempfile
 import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
@@ -37,6 +35,7 @@ from flows.designs import BY_LABEL, DESIGNS
 from flows.digest import period
 from flows.errors import KratomWatchError
 from flows.evidence import PaperCard, cards, evidence_from_store
+from flows.files import write_file
 from flows.settings import reports_url
 
 if TYPE_CHECKING:
@@ -55,7 +54,8 @@ FORMS = (
     (".ris", "RIS"),
     (".png", "chart"),
 )
-# A sidecar lists at most flows.digest.LIST_LIMIT papers: well under this.
+# A sidecar holds a digest's window, counts and forms (about a kilobyte): a file far larger
+# is not one of ours, and is not read.
 MAX_SIDECAR_BYTES = 5_000_000
 _FEED_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "kratom-watch:digests")
 
@@ -251,10 +251,10 @@ def render_feed(
 _FEED_UPDATED = re.compile(r"^  <updated>([^<]+)</updated>$", re.MULTILINE)
 
 
-def feed_updated(
+def _feed_text(
     entries: list[FeedEntry], env: Environment, base_url: str | None, now: datetime, old: str
 ) -> str:
-    """The feed's `updated`: when it was last written with a change.
+    """The feed, its `updated` the last time it was written with a change.
 
     Atom's feed-level updated is the last time the feed changed significantly, and readers
     (and HTTP caches, by the file's bytes) use it to skip a refetch: a rewrite that changes
@@ -262,10 +262,11 @@ def feed_updated(
     `now`. A separate "written at" time would change the file on every run.
     """
     previous = _FEED_UPDATED.search(old)
-    if previous and render_feed(entries, env, previous.group(1), base_url) == old:
-        return previous.group(1)
+    if previous and (same := render_feed(entries, env, previous.group(1), base_url)) == old:
+        return same
     # Never older than its newest entry, whatever clock `now` came from.
-    return max([_rfc3339(now), *(e.updated for e in entries)])
+    updated = max([_rfc3339(now), *(e.updated for e in entries)])
+    return render_feed(entries, env, updated, base_url)
 
 
 # The index and the whole archive
@@ -315,7 +316,7 @@ def write_archive(
             or chart.design_chart_png(store.years_and_designs(), "All papers in the store", latest)
         ),
         EVIDENCE_CHART: lambda: chart.design_chart_png(
-            store.years_and_designs_of(relevant=True), "Papers about depression or mood", latest
+            store.years_and_designs(relevant=True), "Papers about depression or mood", latest
         ),
         EVIDENCE: lambda: env.get_template("evidence.html").render(
             evidence=evidence, chart=EVIDENCE_CHART, index=INDEX, feed=FEED
@@ -327,7 +328,7 @@ def write_archive(
         reports_dir.mkdir(parents=True, exist_ok=True)
         paths = []
         for name, content in files.items():
-            _write_atomically(reports_dir / name, content())
+            write_file(reports_dir / name, content())
             paths.append(reports_dir / name)
     except OSError as error:
         raise KratomWatchError(
@@ -346,7 +347,7 @@ def feed_xml(
         old = (reports_dir / FEED).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         old = ""
-    return render_feed(listed, env, feed_updated(listed, env, base_url, now, old), base_url)
+    return _feed_text(listed, env, base_url, now, old)
 
 
 def _absolute(base_url: str | None, name: str) -> str:
@@ -360,16 +361,3 @@ def _rfc3339(moment: datetime | str) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _write_atomically(path: Path, content: str | bytes) -> None:
-    """Readers (a web server, a feed reader polling) never see half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(content.encode("utf-8") if isinstance(content, str) else content)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a web server must be able to read it
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

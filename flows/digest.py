@@ -75,8 +75,7 @@ class PaperView:
 
     @property
     def design_line(self) -> str:
-        """The label and the study's size: "Cross-sectional / survey · 4,945 respondents"."""
-        return f"{self.label} · {self.size}" if self.size else self.label
+        return design_line(self.label, self.size)
 
     @property
     def authors_sentence(self) -> str:
@@ -325,10 +324,19 @@ def _pmid_key(pmid: str) -> tuple[int, str]:
     return (int(pmid), "") if pmid.isdigit() else (0, pmid)
 
 
+def design_label(heading: str, confidence: float) -> str:
+    """A design's heading, as "probably ..." when the classifier was not confident."""
+    return heading if confidence >= CONFIDENT else f"probably {heading[0].lower()}{heading[1:]}"
+
+
+def design_line(label: str, size: str) -> str:
+    """The label and the study's size: "Cross-sectional / survey · 4,945 respondents"."""
+    return f"{label} · {size}" if size else label
+
+
 def _view(paper: Paper) -> PaperView:
     d = design(paper.design)
-    name = d.heading
-    label = name if paper.confidence >= CONFIDENT else f"probably {name[0].lower()}{name[1:]}"
+    label = design_label(d.heading, paper.confidence)
     return PaperView(
         paper=paper,
         title_text=one_line(plain_text(paper.title)),

@@ -20,7 +20,7 @@ from pathlib import Path
 from markupsafe import Markup
 
 from flows.designs import BY_LABEL, DESIGNS, LABELS, Design
-from flows.digest import CONFIDENT, Digest, doi_url, short_authors
+from flows.digest import Digest, design_label, design_line, doi_url, short_authors
 from flows.findings import StudySize, finding, study_size
 from flows.markup import one_line, plain_text, safe_html
 from flows.models import Paper
@@ -110,7 +110,7 @@ class PaperCard:
 
     @property
     def design_line(self) -> str:
-        return f"{self.label} · {self.size}" if self.size else self.label
+        return design_line(self.label, self.size)
 
     @property
     def retracted(self) -> bool:
@@ -137,7 +137,7 @@ def paper_card(
 ) -> PaperCard:
     """`updates` as (kind, detail); `digest` as (href, window) of the digest that listed it."""
     name = BY_LABEL[paper.design].heading if paper.design in BY_LABEL else "Not yet labelled"
-    label = name if paper.confidence >= CONFIDENT else f"probably {name[0].lower()}{name[1:]}"
+    label = design_label(name, paper.confidence)
     size = size_of(paper)
     if RETRACTED_TYPE in paper.publication_types and not any(k == "retracted" for k, _ in updates):
         updates = [*updates, ("retracted", "PubMed marks it retracted")]
@@ -400,7 +400,7 @@ def _years(store: Store, as_of: date) -> list[YearRow]:
 
     latest = chart.latest_plausible_year(as_of)
     by_year: dict[int | None, dict[str, int]] = {}
-    for row in store.years_and_designs_of(relevant=True):
+    for row in store.years_and_designs(relevant=True):
         year = row.pub_year if chart.plausible(row.pub_year, latest) else None
         by_year.setdefault(year, {}).setdefault(row.design, 0)
         by_year[year][row.design] += row.papers

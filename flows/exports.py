@@ -121,15 +121,14 @@ def ris_record(view: PaperView) -> list[str]:
 
 
 def digest_ris(digest: Digest) -> str:
-    out = io.StringIO()
-    write_ris(digest, out)
-    return out.getvalue()
-
-
-def write_ris(digest: Digest, out: IO[str]) -> None:
     """Every paper of the digest as RIS, in digest order, CRLF line ends as the format says."""
-    for n, view in enumerate(digest.every_view()):
-        _write_ris_record(out, view, n)
+    return _exports(digest)[1]
+
+
+def _exports(digest: Digest) -> tuple[str, str]:
+    csv_out, ris_out = io.StringIO(), io.StringIO()
+    write_exports(digest, csv_out, ris_out)
+    return csv_out.getvalue(), ris_out.getvalue()
 
 
 def _write_ris_record(out: IO[str], view: PaperView, n: int) -> None:
@@ -177,16 +176,8 @@ def _csv_cell(value: str) -> str:
 
 
 def digest_csv(digest: Digest) -> str:
-    out = io.StringIO()
-    write_csv(digest, out)
-    return out.getvalue()
-
-
-def write_csv(digest: Digest, out: IO[str]) -> None:
     """Every paper of the digest, listed or not, one row each in digest order."""
-    writer = _csv_writer(out)
-    for view in digest.every_view():
-        writer.writerow(_csv_row(view))
+    return _exports(digest)[0]
 
 
 def _csv_writer(out: IO[str]):

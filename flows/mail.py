@@ -84,7 +84,6 @@ class MailParts:
     chart_png: bytes | None
     chart_cid: str  # without the angle brackets
     attachments: tuple[Attachment, ...]
-    oversize_note: str = ""  # why the CSV and RIS are not attached, or ""
 
 
 def message_id(key: str, recipient: str, sender: str, salt: str = "") -> str:

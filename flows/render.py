@@ -9,10 +9,7 @@ archive and feed in flows.archive, the chart in flows.chart.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +22,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from flows import archive, exports
 from flows.digest import Digest
 from flows.errors import KratomWatchError
+from flows.files import write_atomically
 from flows.mail import ATTACHMENT_LIMIT, Attachment, MailParts
 
 
@@ -121,7 +119,7 @@ def render_mail(
         exports = []
     chart_cid = f"chart.{digest.stem}@kratom-watch"
     extras = _MailExtras(chart_cid if chart is not None else "", note)
-    text = environment().get_template("digest.txt").render(digest=digest)
+    text = files[".txt"].read_text(encoding="utf-8")  # the text digest, as just written
     if note:
         text = f"{text.rstrip()}\n\n{note}\n"
     return MailParts(
@@ -132,7 +130,6 @@ def render_mail(
         attachments=tuple(
             Attachment(p.name, p.read_bytes(), _EXPORT_TYPES[p.suffix]) for p in exports
         ),
-        oversize_note=note,
     )
 
 
@@ -191,7 +188,7 @@ def render_digest(
     try:
         reports_dir.mkdir(parents=True, exist_ok=True)
         for paths, write, binary in steps:
-            _write_atomically(paths, write, binary)
+            write_atomically(paths, write, binary)
     except OSError as error:
         raise KratomWatchError(
             f"cannot write the digest into {reports_dir}: {error.strerror or error}"
@@ -201,29 +198,3 @@ def render_digest(
     return paths + archive.write_archive(
         reports_dir, digest.store, base_url, now, env, searching, store_chart
     )
-
-
-def _write_atomically(
-    paths: tuple[Path, ...], write: Callable[..., None], binary: bool = False
-) -> None:
-    """Write files through `write(file, ...)`, one open file a path: readers (a mail step, a
-    web server) never see half of any, and none is replaced unless all were written."""
-    temporary: list[str] = []
-    try:
-        with contextlib.ExitStack() as files:
-            opened = []
-            for path in paths:
-                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-                temporary.append(tmp)
-                mode = (
-                    {"mode": "wb"} if binary else {"mode": "w", "encoding": "utf-8", "newline": ""}
-                )
-                opened.append(files.enter_context(os.fdopen(fd, **mode)))
-            write(*opened)
-        for tmp, path in zip(temporary, paths, strict=True):
-            os.chmod(tmp, 0o644)  # mkstemp makes 0600; a web server must read reports
-            os.replace(tmp, path)
-    except BaseException:
-        for tmp in temporary:
-            Path(tmp).unlink(missing_ok=True)
-        raise

@@ -347,11 +347,16 @@ class Store:
             raise StoreError(f"cannot read the store {self.path}: {_describe(error)}") from None
         return ((pmid, label, bool(relevant)) for pmid, label, relevant in rows)
 
-    def years_and_designs(self) -> list[YearDesign]:
-        """The stored papers counted by publication year and design, for the chart."""
+    def years_and_designs(self, relevant: bool | None = None) -> list[YearDesign]:
+        """The stored papers counted by publication year and design, for the chart: every
+        paper, or only the depression-relevant ones (relevant=True) or the others."""
+        where, params = (
+            ("", ()) if relevant is None else ("WHERE depression_relevant = ? ", (int(relevant),))
+        )
         rows = self.db.execute(
-            "SELECT pub_year, design, count(*) FROM papers GROUP BY pub_year, design "
-            "ORDER BY pub_year, design"
+            f"SELECT pub_year, design, count(*) FROM papers {where}"
+            "GROUP BY pub_year, design ORDER BY pub_year, design",
+            params,
         )
         return [YearDesign(*row) for row in rows]
 
@@ -515,15 +520,6 @@ class Store:
             (design, int(relevant)),
         )
         return [_paper_from_row(row) for row in rows]
-
-    def years_and_designs_of(self, relevant: bool) -> list[YearDesign]:
-        """As years_and_designs, for the depression-relevant papers or the others only."""
-        rows = self.db.execute(
-            "SELECT pub_year, design, count(*) FROM papers WHERE depression_relevant = ? "
-            "GROUP BY pub_year, design ORDER BY pub_year, design",
-            (int(relevant),),
-        )
-        return [YearDesign(*row) for row in rows]
 
     def listed_papers(self, limit: int) -> list[tuple[str, date, date, str, str | None]]:
         """(pmid, since, until, first_listed, last_changed) of the `limit` papers that changed

@@ -224,7 +224,7 @@ def test_attachments_too_large_for_mail_stay_in_the_reports_folder(tmp_path):
     assert html.index("too large to attach") < html.index('class="footer"')
     # At the limit they are attached.
     assert len(make_parts(tmp_path, attachment_limit=size).attachments) == 2
-    assert full.oversize_note == ""
+    assert "too large to attach" not in full.text + full.html
 
 
 # Each recipient on its own
