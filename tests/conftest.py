@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests import netguard
+from tests.eutils_server import CORPUS
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_API_KEY = "TESTKEY0000000000000000000000000000"
@@ -138,6 +139,27 @@ def prefect_flow_run_id(db: str | Path) -> str:
         (flow_run,) = conn.execute("SELECT prefect_flow_run FROM runs ORDER BY id DESC LIMIT 1")
     assert flow_run[0], "the run should record its Prefect flow run"
     return flow_run[0]
+
+
+def prefect_flow_run(db: str | Path):
+    """The Prefect flow run of the store's latest run, read from the session's server."""
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+
+    async def read():
+        async with get_client() as client:
+            return await client.read_flow_run(prefect_flow_run_id(db))
+
+    return asyncio.run(read())
+
+
+@pytest.fixture(scope="session")
+def dev_rows() -> list[dict]:
+    """tests/fixtures/dev.jsonl, the hand-labelled papers, as labelled rows."""
+    from flows.evaluate import read_labelled
+
+    return read_labelled(CORPUS)
 
 
 def run_cli(

@@ -1,6 +1,6 @@
 """Depression relevance (flows/classify/relevance.py) on cases drawn from its definition.
 
-shared/study-designs.md: relevant when the paper is about, or reports data on, depression,
+docs/study-designs.md: relevant when the paper is about, or reports data on, depression,
 depressive symptoms, low mood, anhedonia, antidepressant(-like) effects, suicidality, or
 mental-health outcomes that include mood; not when depression is respiratory or CNS
 depression, one withdrawal symptom among others, a comorbidity in a patient's history, or

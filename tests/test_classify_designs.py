@@ -8,21 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from pathlib import Path
 
 import pytest
 
 from flows.classify import classify
 from flows.designs import LABELS
-from flows.evaluate import read_labelled
-
-DEV_SET = Path(__file__).parent / "fixtures" / "dev.jsonl"
-
-
-@pytest.fixture(scope="module")
-def dev_rows() -> list[dict]:
-    return read_labelled(DEV_SET)
-
 
 # Hard cases
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -26,13 +25,9 @@ from flows.evaluate import (
     paper_groups,
     read_labelled,
 )
+from tests.eutils_server import CORPUS
 
-DEV_SET = Path(__file__).parent / "fixtures" / "dev.jsonl"
-
-
-@pytest.fixture(scope="module")
-def dev_rows() -> list[dict]:
-    return read_labelled(DEV_SET)
+DEV_SET = CORPUS
 
 
 def _line(**record) -> str:

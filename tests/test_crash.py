@@ -24,7 +24,7 @@ from click.testing import CliRunner
 from flows.cli import cli
 from flows.settings import DEFAULT_QUERY
 from flows.windows import last_complete_week
-from tests.conftest import ROOT, prefect_flow_run_id, run_cli
+from tests.conftest import ROOT, prefect_flow_run, run_cli
 from tests.eutils_server import EutilsServer, corpus_records, load_corpus, stall, together
 from tests.factories import without_write_time
 from tests.smtp_server import SmtpServer
@@ -186,16 +186,8 @@ def test_backfill_killed_with_sigkill_then_rerun_equals_an_uninterrupted_run(pre
 
 
 def flow_run_state(db: Path) -> str:
-    import asyncio
-
-    from prefect.client.orchestration import get_client
-
-    async def read() -> str:
-        async with get_client() as client:
-            run = await client.read_flow_run(prefect_flow_run_id(db))
-            return run.state.name if run.state else "none"
-
-    return asyncio.run(read())
+    run = prefect_flow_run(db)
+    return run.state.name if run.state else "none"
 
 
 # ---- two runs at once

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from flows.cli import cli
 from flows.windows import last_complete_week
-from tests.conftest import prefect_flow_run_id, run_cli
+from tests.conftest import prefect_flow_run, prefect_flow_run_id, run_cli
 from tests.eutils_server import EutilsServer, corpus_records, error_body, load_corpus, stall
 from tests.factories import without_write_time
 
@@ -112,16 +112,10 @@ def test_second_run_changes_nothing(prefect_harness, env, corpus_server):
 
 
 def test_run_is_visible_in_prefect(prefect_harness, env):
-    from prefect.client.orchestration import get_client
-
     result = invoke(["run", "--since", str(SINCE), "--until", str(UNTIL)])
     assert result.exit_code == 0, result.output
 
-    async def read(flow_run_id: str):
-        async with get_client() as client:
-            return await client.read_flow_run(flow_run_id)
-
-    run = asyncio.run(read(prefect_flow_run_id(env["KRATOM_WATCH_DB"])))
+    run = prefect_flow_run(env["KRATOM_WATCH_DB"])
     assert run.flow_id and run.state.is_completed()
     assert run.parameters["since"] == str(SINCE) and run.parameters["until"] == str(UNTIL)
     assert run.parameters["kind"] == "manual"
