@@ -26,9 +26,7 @@ import hashlib
 import io
 import logging
 import smtplib
-import socket
 import ssl
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -40,6 +38,7 @@ from typing import Protocol
 from urllib.parse import quote
 
 from flows.backoff import retry_delay
+from flows.deadline import Deadline
 from flows.errors import KratomWatchError
 from flows.settings import MailSettings
 
@@ -309,7 +308,7 @@ class _Fatal(Exception):
 @dataclass
 class _Session:
     smtp: smtplib.SMTP
-    watchdog: _Watchdog
+    watchdog: Deadline
     where: str
     secrets: tuple[str, ...]
 
@@ -397,7 +396,7 @@ def _conversation(
     """An SMTP conversation, opened and logged in, under a deadline; smtplib's errors
     come out as _Trouble or _Fatal."""
     where = f"{mail.host}:{mail.port}"
-    watchdog = _Watchdog()
+    watchdog = Deadline()
     smtp: smtplib.SMTP | None = None
     watchdog.arm(deadline)
     try:
@@ -440,8 +439,8 @@ def _conversation(
     _close(smtp, watchdog)
 
 
-def _close(smtp: smtplib.SMTP | None, watchdog: _Watchdog) -> None:
-    watchdog.stop()
+def _close(smtp: smtplib.SMTP | None, watchdog: Deadline) -> None:
+    watchdog.finish()
     if smtp is not None:
         with contextlib.suppress(OSError):
             smtp.close()
@@ -504,69 +503,13 @@ def _domain(address: str) -> str:
     return address.rpartition("@")[2] or "kratom-watch"
 
 
-# The deadline
-
-
-class _Watchdog:
-    """Cuts an SMTP conversation off when its deadline passes.
-
-    A socket timeout bounds each read, not the conversation: a server that sends one byte
-    every two seconds keeps every read short and the conversation endless. At the
-    deadline this shuts the connection down from a timer thread, which ends the read or
-    write blocked on it (the TLS handshake included). It holds a duplicate of the socket,
-    so the connection it shuts is the conversation's even after smtplib closed its own.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._timer: threading.Timer | None = None
-        self._generation = 0
-        self._socket: socket.socket | None = None
-        self.expired = False
-        self.seconds = 0.0
-
-    def watch(self, sock: socket.socket) -> None:
-        with self._lock:
-            self._socket = sock.dup()
-            if self.expired:
-                self._cut()
-
-    def arm(self, seconds: float) -> None:
-        """From now, `seconds` to the next arm or stop."""
-        with self._lock:
-            if self._timer is not None:
-                self._timer.cancel()
-            self._generation += 1
-            self.seconds = seconds
-            self._timer = threading.Timer(seconds, self._expire, (self._generation,))
-            self._timer.daemon = True
-            self._timer.start()
-
-    def stop(self) -> None:
-        with self._lock:
-            self._generation += 1
-            if self._timer is not None:
-                self._timer.cancel()
-            if self._socket is not None:
-                self._socket.close()
-                self._socket = None
-
-    def _expire(self, generation: int) -> None:
-        with self._lock:
-            if generation == self._generation:  # not re-armed or stopped meanwhile
-                self.expired = True
-                self._cut()
-
-    def _cut(self) -> None:
-        if self._socket is not None:
-            with contextlib.suppress(OSError):
-                self._socket.shutdown(socket.SHUT_RDWR)
+# The connections a Deadline watches
 
 
 class _Watched(smtplib.SMTP):
-    """smtplib.SMTP that shows its socket to a watchdog as soon as it connects."""
+    """smtplib.SMTP that shows its socket to its deadline as soon as it connects."""
 
-    def __init__(self, watchdog: _Watchdog, host: str, port: int, **options) -> None:
+    def __init__(self, watchdog: Deadline, host: str, port: int, **options) -> None:
         self.watchdog = watchdog
         smtplib.SMTP.__init__(self, host, port, **options)
 
@@ -577,8 +520,8 @@ class _Watched(smtplib.SMTP):
 
 
 class _WatchedSSL(smtplib.SMTP_SSL, _Watched):
-    """smtplib.SMTP_SSL whose plain socket the watchdog sees before the TLS handshake."""
+    """smtplib.SMTP_SSL whose plain socket its deadline sees before the TLS handshake."""
 
-    def __init__(self, watchdog: _Watchdog, host: str, port: int, **options) -> None:
+    def __init__(self, watchdog: Deadline, host: str, port: int, **options) -> None:
         self.watchdog = watchdog
         smtplib.SMTP_SSL.__init__(self, host, port, **options)

@@ -57,6 +57,7 @@ from Bio import Entrez
 from lxml import etree
 
 from flows.backoff import retry_delay
+from flows.deadline import Deadline
 from flows.errors import PubMedError
 from flows.parse import is_pmid
 from flows.settings import NCBI_EUTILS_URL, Settings
@@ -249,8 +250,8 @@ def _route(request: urllib.request.Request, *args, **kwargs):
         request.full_url = route.base_url + request.full_url[len(NCBI_EUTILS_URL) :]
     _PACER.wait(route.interval)
     deadline = _current_deadline.get()
-    if deadline is not None:
-        deadline.start(route.timeout)  # from when the request may leave, not from the queue
+    if deadline is not None and not deadline.armed:
+        deadline.arm(route.timeout)  # from when the request may leave, not from the queue
     return _OPENER.open(request, timeout=route.timeout)
 
 
@@ -258,58 +259,7 @@ Entrez.urlopen = _route
 Entrez.max_tries = 1  # our _call retries, with backoff
 
 
-class _Deadline:
-    """One attempt's limit for the whole answer: when it passes, the attempt's sockets are
-    shut down, which wakes a read blocked on them (connect, TLS handshake, headers or body).
-
-    It holds duplicates of the sockets: shutting one down stops the connection, and a
-    duplicate cannot be closed and its number reused by another connection meanwhile.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._sockets: list[socket.socket] = []
-        self._timer: threading.Timer | None = None
-        self._finished = False
-        self.expired = False
-
-    def start(self, seconds: float) -> None:
-        with self._lock:
-            if self._timer is None and not self._finished:
-                self._timer = threading.Timer(seconds, self._expire)
-                self._timer.daemon = True
-                self._timer.start()
-
-    def watch(self, sock: socket.socket) -> None:
-        with self._lock:
-            if not self._finished:
-                self._sockets.append(sock.dup())
-                if self.expired:
-                    _shut(self._sockets[-1])
-
-    def _expire(self) -> None:
-        with self._lock:
-            if not self._finished:
-                self.expired = True
-                for sock in self._sockets:
-                    _shut(sock)
-
-    def finish(self) -> None:
-        with self._lock:
-            self._finished = True
-            timer, sockets, self._sockets = self._timer, self._sockets, []
-        if timer is not None:
-            timer.cancel()
-        for sock in sockets:
-            sock.close()
-
-
-def _shut(sock: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
-
-
-_current_deadline: contextvars.ContextVar[_Deadline | None] = contextvars.ContextVar(
+_current_deadline: contextvars.ContextVar[Deadline | None] = contextvars.ContextVar(
     "kratom_watch_deadline", default=None
 )
 
@@ -521,7 +471,7 @@ class EutilsClient:
 
     def _read(self, name: str, open_request: Callable) -> bytes:
         """The body of one request, within the deadline and the size limit."""
-        deadline = _Deadline()
+        deadline = Deadline()
         token = _current_deadline.set(deadline)
         try:
             try:
