@@ -172,8 +172,6 @@ def _cross_validate(dev, folds, external, misses=False) -> None:
     click.echo(format_cv(cv_report(predictions, folds)), nl=False)
     if misses:
         click.echo(format_cv_misses(predictions), nl=False)
-    if external is None:
-        click.echo(f"(no external corpus: {corpora.EXTERNAL} is absent)")
 
 
 def _require_sklearn() -> None:

@@ -488,7 +488,10 @@ class CVReport:
     folds: int
     sources: tuple[SourceFigures, ...]
     depression: LabelFigures | None  # dev only: the external file has no depression labels
-    external_used: bool
+
+    @property
+    def external_used(self) -> bool:
+        return self.source("external") is not None
 
     def source(self, name: str) -> SourceFigures | None:
         return next((s for s in self.sources if s.source == name), None)
@@ -596,7 +599,7 @@ def cv_report(predictions: Sequence[Prediction], folds: int) -> CVReport:
         support = np.array([bool(p.depression_expected) for p in dev], float)
         predicted = np.array([p.depression_got for p in dev], float)
         depression = _label_figures("depression_relevant", tp, support, predicted, counts)
-    return CVReport(folds, sources, depression, any(p.source == "external" for p in predictions))
+    return CVReport(folds, sources, depression)
 
 
 def _format_label(f: LabelFigures) -> str:

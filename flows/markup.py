@@ -15,7 +15,6 @@ from markupsafe import Markup, escape
 
 INLINE_TAGS = ("i", "b", "u", "sup", "sub", "em", "strong")
 INLINE_TAG = re.compile(r"(</?(?:{})>)".format("|".join(INLINE_TAGS)))
-_ANY_TAG = re.compile(r"</?[A-Za-z][^>]*>")
 
 
 def fragment_from_element(element) -> str:
@@ -104,8 +103,3 @@ def safe_html(fragment: str) -> Markup:
 def plain_text(fragment: str) -> str:
     """A fragment as plain text: inline tags dropped, entities decoded."""
     return html.unescape(INLINE_TAG.sub("", fragment or ""))
-
-
-def strip_tags(text: str) -> str:
-    """Text with anything tag-shaped removed (for classifier input)."""
-    return html.unescape(_ANY_TAG.sub("", text or ""))

@@ -35,20 +35,12 @@ class Record:
     hits: dict[str, list[Hit]]  # the cues that fired, by label, after the hard-case rules
     scores: dict[str, float]  # rule score per label
 
-    @property
-    def title_words(self) -> list[str]:
-        return self.title.words
-
-    @property
-    def sentence_words(self) -> list[list[str]]:
-        return self.abstract.sentence_words
-
     @cached_property
     def grams(self) -> list[str]:
         """Every gram as a string, in order (what training counts)."""
-        words = self.title_words
+        words = self.title.words
         grams = [*words, *_bigrams(words), *(TITLE_PREFIX + w for w in words)]
-        for words in self.sentence_words:
+        for words in self.abstract.sentence_words:
             grams += words
             grams += _bigrams(words)
         return grams + self.publication_grams

@@ -171,10 +171,10 @@ def score_many(model: Model, records: Sequence[Record]) -> Scores:
     words: list[str] = []
     lengths = []
     for record in records:
-        # Record.title_words, then each of Record.sentence_words after a marker, and a marker
-        # at the end (a record's last word is no bigram with the next one's first): one
-        # split a record instead of one a sentence. `tokens` holds only words and spaces,
-        # padded by one space: low[s:e] is tokens[s + 1 : e + 1].
+        # The title's words, then each sentence's words after a marker, as Record.grams
+        # counts them, and a marker at the end (a record's last word is no bigram with the
+        # next one's first): one split a record instead of one a sentence. `tokens` holds
+        # only words and spaces, padded by one space: low[s:e] is tokens[s + 1 : e + 1].
         tokens = record.abstract.tokens
         marked = [f" {_BETWEEN} {tokens[s + 1 : e + 1]}" for s, e in record.abstract.sentences]
         record_words = (record.title.tokens + "".join(marked) + f" {_BETWEEN}").split()

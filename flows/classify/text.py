@@ -333,13 +333,6 @@ class FirstWords:
         only = next(iter(words)) if len(words) == 1 and not prefixes and not literals else ""
         return cls(frozenset(words), tuple(prefixes), tuple(literals), only)
 
-    def occur_in(self, text: Text) -> bool:
-        if not self.words.isdisjoint(text.word_set):
-            return True
-        if self.prefixes and any(" " + p in text.tokens for p in self.prefixes):
-            return True
-        return bool(self.literals) and any(lit in text.low for lit in self.literals)
-
     def starts(self, text: Text) -> list[int]:
         """Every position in `low` where one of the words begins, in order."""
         if self.only:
