@@ -6,8 +6,8 @@ read and classify it, keep the records the search listed, store them, check ever
 PMID was stored, plan and render the digest, note its updates as reported. With `ahead`,
 the next batch is fetched on a thread while the current one is read and stored, as the flow
 does with its task runner; without, one batch at a time. `stages` adds up where the time
-went. It follows flows.pipeline's `_run` and `_collect` step for step: a step added there
-belongs here too.
+went. It follows flows.pipeline's `_run` and `_collect` step for step, searching through the
+same runs.search_pieces: a step added there belongs here too.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from typing import TypeVar
 
-from flows import pubmed, runs
-from flows.pubmed import WindowTooLarge
+from flows import runs
 from flows.runs import Collected, RunOptions
 from flows.settings import Settings
 
@@ -86,7 +86,8 @@ def _collect(
     fetch: Fetch,
 ) -> None:
     with run.timed("search"):
-        searches = _searches(settings, since, until)
+        pieces = runs.search_pieces(partial(runs.search_window, settings), since, until)
+    searches = [search for _, _, search in pieces]
     batches = [
         (search, start)
         for search in searches
@@ -115,12 +116,3 @@ def _collect(
     if missing:
         raise runs.unfetched_error(missing, len(every), since, until)
     collected.listed(every)
-
-
-def _searches(settings: Settings, since: date, until: date) -> list:
-    """As flows.pipeline._searches: the window's search, or its pieces' (all first)."""
-    try:
-        return [runs.search_window(settings, since, until)]
-    except WindowTooLarge as error:
-        pieces = runs.split_window(since, until, error.count, pubmed.ESEARCH_MAX_IDS)
-        return [found for a, b in pieces for found in _searches(settings, a, b)]

@@ -24,7 +24,7 @@ from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State
 from prefect.utilities.annotations import quote
 
-from flows import pubmed, runs  # pubmed.ESEARCH_MAX_IDS is read at call time (tests lower it)
+from flows import runs
 from flows.backoff import retry_delay
 from flows.designs import design
 from flows.digest import PaperUpdate
@@ -233,7 +233,12 @@ def _collect(
     its count needs (a piece still too large is split again). Every piece is searched
     first, so the batches of all of them are fetched one ahead without a gap for a search.
     """
-    searches = _searches(settings, since, until, logger)
+
+    def search(piece_since: date, piece_until: date) -> SearchResult:
+        logger.info("searching PubMed for records created %s to %s", piece_since, piece_until)
+        return search_window(settings, piece_since, piece_until)
+
+    searches = runs.search_pieces(search, since, until)
     batches = [
         (k, start)
         for k, (_, _, search) in enumerate(searches)
@@ -287,20 +292,6 @@ def _collect(
         raise runs.unfetched_error(missing, len(every), since, until)
     collected.listed(every)
     logger.info("stored %d papers of %s to %s", len(every), since, until)
-
-
-def _searches(
-    settings: Settings, since: date, until: date, logger
-) -> list[tuple[date, date, SearchResult]]:
-    """The window's search, or its pieces' when it lists more than ESearch can."""
-    logger.info("searching PubMed for records created %s to %s", since, until)
-    try:
-        return [(since, until, search_window(settings, since, until))]
-    except WindowTooLarge as error:
-        if since == until:
-            raise PubMedError(f"{error} on the single day {since}; narrow the query") from None
-        pieces = runs.split_window(since, until, error.count, pubmed.ESEARCH_MAX_IDS)
-        return [found for a, b in pieces for found in _searches(settings, a, b, logger)]
 
 
 def _store(

@@ -12,12 +12,13 @@ import fcntl
 import hashlib
 import math
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from flows import pubmed
 from flows.classify import CLASSIFIER_VERSION, PaperText, classify_many
 from flows.digest import PaperUpdate, SearchNote, digest_from_store
 from flows.errors import KratomWatchError, PubMedError
@@ -25,7 +26,7 @@ from flows.findings import finding, study_size
 from flows.mail import MailParts, build_message, message_id, send_messages
 from flows.models import Listing, Paper
 from flows.parse import read_papers
-from flows.pubmed import EutilsClient, SearchResult, window_term
+from flows.pubmed import EutilsClient, SearchResult, WindowTooLarge, window_term
 from flows.render import render_digest, render_mail
 from flows.settings import MailSettings, Settings
 from flows.store import Delivery, Store, Upserted
@@ -89,6 +90,21 @@ def split_window(since: date, until: date, count: int, cap: int) -> list[tuple[d
         (since + timedelta(days=first), min(until, since + timedelta(days=first + length - 1)))
         for first in range(0, days, length)
     ]
+
+
+def search_pieces(
+    search: Callable[[date, date], SearchResult], since: date, until: date
+) -> list[tuple[date, date, SearchResult]]:
+    """`search` of the window, or, when it lists more than ESearch can, of its pieces (a piece
+    still too large is split again): each (since, until, result), in date order."""
+    try:
+        return [(since, until, search(since, until))]
+    except WindowTooLarge as error:
+        if since == until:
+            raise PubMedError(f"{error} on the single day {since}; narrow the query") from None
+        # pubmed.ESEARCH_MAX_IDS read now: tests lower it.
+        pieces = split_window(since, until, error.count, pubmed.ESEARCH_MAX_IDS)
+        return [found for a, b in pieces for found in search_pieces(search, a, b)]
 
 
 # Reading and classifying

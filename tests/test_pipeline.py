@@ -218,6 +218,25 @@ def test_window_larger_than_esearch_lists_is_split(
     assert len(searches) > 2  # the whole window, then its halves until each fits
 
 
+def test_a_single_day_with_more_records_than_esearch_lists_fails_naming_it(
+    prefect_harness, env, monkeypatch
+):
+    import flows.pubmed
+
+    monkeypatch.setattr(flows.pubmed, "ESEARCH_MAX_IDS", 1)  # 2026-11-03 has 2 records
+    day = "2026-11-03"
+
+    result = invoke(["run", "--since", day, "--until", day])
+
+    assert result.exit_code == 1
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith("Error: ") and f"on the single day {day}; narrow the query" in last
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+    with sqlite3.connect(env["KRATOM_WATCH_DB"]) as conn:
+        assert conn.execute("SELECT status FROM runs").fetchall() == [("failed",)]
+
+
 def test_run_publishes_its_summary_and_papers_as_prefect_artifacts(prefect_harness, env):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (
