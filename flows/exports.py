@@ -19,7 +19,7 @@ from typing import IO, TYPE_CHECKING
 from jinja2 import Environment
 
 from flows.designs import LABELS
-from flows.markup import INLINE_TAG, one_line
+from flows.markup import INLINE_TAG, one_line, one_lines
 
 if TYPE_CHECKING:
     from flows.digest import Digest, PaperView
@@ -117,7 +117,10 @@ def ris_record(view: PaperView) -> list[str]:
     if p.doi.strip() and not view.doi_url:
         fields.append(("N1", f"DOI as given by PubMed (not a DOI): {p.doi}"))
     # One line per field: a newline in a value must not start a forged tag line.
-    return [f"{tag}  - {one_line(str(value))}" for tag, value in fields] + ["ER  - "]
+    values = one_lines([str(value) for _, value in fields])
+    return [f"{tag}  - {value}" for (tag, _), value in zip(fields, values, strict=True)] + [
+        "ER  - "
+    ]
 
 
 def digest_ris(digest: Digest) -> str:

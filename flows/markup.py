@@ -89,6 +89,24 @@ def one_line(text: str | None) -> str:
     return " ".join(text.split())
 
 
+def one_lines(values: list[str]) -> list[str]:
+    """one_line of each value, checked in one pass over them all: the values of a record
+    (an RIS record's thirty-odd fields) are nearly always one line already."""
+    # "|" keeps a value's spaces from meeting its neighbour's: the joined text is printable,
+    # without two spaces together or a space at a value's end, only if every value is.
+    joined = "|".join(values)
+    if (
+        joined.isprintable()
+        and "  " not in joined
+        and " |" not in joined
+        and "| " not in joined
+        and joined[:1] != " "
+        and joined[-1:] != " "
+    ):
+        return values
+    return [one_line(value) for value in values]
+
+
 def safe_html(fragment: str) -> Markup:
     """A fragment as HTML: the allowed inline tags render, anything else shows as text."""
     out = []

@@ -121,6 +121,7 @@ ALTER TABLE runs ADD COLUMN prefect_flow_run TEXT;   -- its id, NULL for a run o
 SCHEMA_VERSION = len(MIGRATIONS)
 DELIVERY_STATUSES = ("attempted", "delivered", "refused")
 
+# The papers table's columns, named as Paper's fields (a row is read back as Paper(**row)).
 _PAPER_COLUMNS = (
     "pmid",
     "title",
@@ -600,33 +601,28 @@ def _paper_row(paper: Paper) -> tuple:
     )
 
 
+# Read back with one decoder (json.loads makes its own checks on every call); a record's empty
+# lists (MeSH terms, notices) are not decoded at all.
+_from_json = json.JSONDecoder().decode
+
+
+def _json_list(text: str) -> list:
+    return [] if text == "[]" else _from_json(text)
+
+
 def _paper_from_row(row: tuple) -> Paper:
     values = dict(zip(_PAPER_COLUMNS, row, strict=True))
-    return Paper(
-        pmid=values["pmid"],
-        title=values["title"],
-        abstract=[AbstractSection(label, text) for label, text in json.loads(values["abstract"])],
-        authors=json.loads(values["authors"]),
-        journal=values["journal"],
-        pub_year=values["pub_year"],
-        pub_date=values["pub_date"],
-        entry_date=date.fromisoformat(values["entry_date"]) if values["entry_date"] else None,
-        doi=values["doi"],
-        publication_types=json.loads(values["publication_types"]),
-        mesh_terms=json.loads(values["mesh_terms"]),
-        notices=[tuple(n) for n in json.loads(values["notices"])],
-        design=values["design"],
-        depression_relevant=bool(values["depression_relevant"]),
-        evidence=json.loads(values["evidence"]),
-        confidence=values["confidence"],
-        classifier_version=values["classifier_version"],
-        depression_evidence=values["depression_evidence"],
-        depression_reason=values["depression_reason"],
-        finding=values["finding"],
-        study_size=values["study_size"],
-        study_size_unit=values["study_size_unit"],
-        study_size_phrase=values["study_size_phrase"],
-    )
+    for name in ("authors", "publication_types", "mesh_terms", "evidence"):
+        values[name] = _json_list(values[name])
+    values["abstract"] = [
+        AbstractSection(label, text) for label, text in _json_list(values["abstract"])
+    ]
+    values["notices"] = [tuple(notice) for notice in _json_list(values["notices"])]
+    entry_date = values["entry_date"]
+    values["entry_date"] = date.fromisoformat(entry_date) if entry_date else None
+    values["depression_relevant"] = bool(values["depression_relevant"])
+    # The columns are Paper's fields, by name.
+    return Paper(**values)
 
 
 def _alive(pid: int | None) -> bool:
