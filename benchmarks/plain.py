@@ -6,27 +6,28 @@ read and classify it, keep the records the search listed, store them, check ever
 PMID was stored, plan and render the digest, note its updates as reported. With `ahead`,
 the next batch is fetched on a thread while the current one is read and stored, as the flow
 does with its task runner; without, one batch at a time. `stages` adds up where the time
-went. It follows flows.pipeline's `_run` and `_collect` step for step, searching through the
-same runs.search_pieces: a step added there belongs here too.
+went. Collecting is runs.collect_window, as in flows.pipeline's `_run`, with timed plain
+steps in place of Prefect tasks; the steps after it follow `_run`: a step added there
+belongs here too.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
-from functools import partial
-from typing import TypeVar
 
 from flows import runs
 from flows.runs import Collected, RunOptions
 from flows.settings import Settings
 
-T = TypeVar("T")
+_log = logging.getLogger("benchmarks.plain")
+WAITING = "fetch (waiting for answers)"
 
 
 @dataclass
@@ -52,8 +53,8 @@ def plain_digest(settings: Settings, since: date, until: date, ahead: bool = Tru
         run_id = store.start_run(options.kind, since, until, settings.query)
     collected = Collected()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fetch") as fetcher:
-        fetch = fetcher.submit if ahead else _done
-        _collect(settings, run_id, since, until, collected, run, fetch)
+        steps = _steps(settings, run_id, run, fetcher if ahead else None)
+        runs.collect_window(settings, since, until, collected, steps, _log)
     with run.timed("plan"):
         plan = runs.plan_digest(settings, run_id, collected, options)
     with run.timed("render"):
@@ -66,53 +67,44 @@ def plain_digest(settings: Settings, since: date, until: date, ahead: bool = Tru
     return run
 
 
-def _done(function: Callable[..., T], *args) -> Future[T]:
-    """A fetch made now, in this thread, as a finished future."""
-    future: Future[T] = Future()
-    future.set_result(function(*args))
-    return future
+class _Waited:
+    """A fetch under way whose wait for the answer counts as the run's waiting time."""
+
+    def __init__(self, future: Future[bytes], run: PlainRun) -> None:
+        self._future, self._run = future, run
+
+    def result(self) -> bytes:
+        with self._run.timed(WAITING):
+            return self._future.result()
 
 
-Fetch = Callable[..., Future]
+def _steps(
+    settings: Settings, run_id: int, run: PlainRun, fetcher: ThreadPoolExecutor | None
+) -> runs.CollectSteps:
+    """runs.plain_steps, each step timed into `run.stages`."""
+    plain = runs.plain_steps(settings, run_id)
 
+    def search(since: date, until: date):
+        with run.timed("search"):
+            return plain.search(since, until)
 
-def _collect(
-    settings: Settings,
-    run_id: int,
-    since: date,
-    until: date,
-    collected: Collected,
-    run: PlainRun,
-    fetch: Fetch,
-) -> None:
-    with run.timed("search"):
-        pieces = runs.search_pieces(partial(runs.search_window, settings), since, until)
-    searches = [search for _, _, search in pieces]
-    batches = [
-        (search, start)
-        for search in searches
-        for start in range(0, search.count, settings.batch_size)
-    ]
-    listed = {id(search): set(search.pmids) for search in searches}
-    waiting = "fetch (waiting for answers)"
-    with run.timed(waiting):
-        pending = fetch(runs.fetch_batch, settings, *batches[0]) if batches else None
-    for i, (search, _) in enumerate(batches):
-        with run.timed(waiting):
-            answer = pending.result()
-            if i + 1 < len(batches):
-                pending = fetch(runs.fetch_batch, settings, *batches[i + 1])
+    def submit_fetch(search, start: int) -> _Waited:
+        with run.timed(WAITING):  # one batch at a time, the fetch is all waiting
+            if fetcher is None:
+                future = plain.submit_fetch(search, start)
+            else:
+                future = fetcher.submit(runs.fetch_batch, settings, search, start)
+        return _Waited(future, run)
+
+    def store(answer: bytes, listed: frozenset[str]):
+        # runs.store_answer, a step at a time.
         with run.timed("read"):
             papers = runs.read_answer(answer)
         with run.timed("classify"):
             runs.classify_papers(papers)
         with run.timed("read"):
-            papers, _ = runs.listed_only(papers, listed[id(search)])
+            papers, extra = runs.listed_only(papers, listed)
         with run.timed("store"):
-            collected.keep(runs.store_papers(settings, papers, run_id))
-    every = [pmid for search in searches for pmid in search.pmids]
-    with run.timed("store"):
-        missing = runs.missing_pmids(settings, every)
-    if missing:
-        raise runs.unfetched_error(missing, len(every), since, until)
-    collected.listed(every)
+            return runs.store_papers(settings, papers, run_id), extra
+
+    return replace(plain, search=search, submit_fetch=submit_fetch, store=store)

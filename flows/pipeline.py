@@ -10,8 +10,7 @@ classified, so a crash keeps what was done and a rerun completes it.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
@@ -19,27 +18,21 @@ from functools import partial
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
-from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State
 from prefect.utilities.annotations import quote
 
 from flows import runs
-from flows.backoff import retry_delay
 from flows.designs import design
 from flows.digest import PaperUpdate
-from flows.errors import KratomWatchError, PubMedError
+from flows.errors import KratomWatchError
 from flows.logs import quiet_expected_tracebacks
 from flows.mail import MailParts
-from flows.pubmed import SearchResult, WebEnvExpired, WindowTooLarge
+from flows.pubmed import SearchResult
 from flows.runs import Collected, DigestPlan, Rendered, RunOptions
 from flows.settings import Settings, check_reports_folder, load_settings
 from flows.store import Upserted
 from flows.windows import resolve_window, scheduled_window
-
-MAX_SEARCH_RENEWALS = 2
-# An answer that cannot be read (cut off, not XML) is asked for again this many times.
-MAX_REREADS = 2
 
 # quote() around batches and searches below: Prefect would otherwise walk every paper (or
 # PMID) of a task's arguments looking for futures to resolve, about 2 ms a record.
@@ -69,13 +62,10 @@ def fetch_ids(settings: Settings, pmids: list[str]) -> bytes:
 def store_batch(
     settings: Settings, answer: bytes, listed: frozenset[str], run_id: int
 ) -> tuple[Upserted, int]:
-    """Read, classify and store one efetch answer: the records PubMed listed, each once.
-    Returns what was stored and how many other records the answer held.
-
-    One task, not three: each task run costs the Prefect server work that, on a small
-    machine, competes with the reading for the CPU (benchmarks: backfill)."""
-    papers, extra = runs.listed_only(runs.classify_papers(runs.read_answer(answer)), listed)
-    return runs.store_papers(settings, papers, run_id), extra
+    """runs.store_answer. One task, not three (read, classify, store): each task run costs
+    the Prefect server work that, on a small machine, competes with the reading for the CPU
+    (benchmarks: backfill)."""
+    return runs.store_answer(settings, answer, listed, run_id)
 
 
 @task(name="render-digest", cache_policy=NONE)
@@ -202,9 +192,10 @@ class Report:
 def _run(settings: Settings, run_id: int, since: date, until: date, options: RunOptions) -> Report:
     logger = get_run_logger()
     collected = Collected()
-    _collect(settings, run_id, since, until, collected, logger)
+    steps = _steps(settings, run_id)
+    runs.collect_window(settings, since, until, collected, steps, logger)
     if options.kind == "scheduled":
-        _revisit(settings, run_id, since, until, collected, logger)
+        runs.revisit(settings, run_id, since, until, collected, steps, logger)
     plan = runs.plan_digest(settings, run_id, collected, options)
     rendered = render(settings, since, until, quote(plan))
     logger.info("digest of %d papers written to %s", rendered.papers, rendered.paths[0].parent)
@@ -224,126 +215,17 @@ def _run(settings: Settings, run_id: int, since: date, until: date, options: Run
     return Report(rendered, len(collected.pmids), collected.new, plan.updates, mailed)
 
 
-def _collect(
-    settings: Settings, run_id: int, since: date, until: date, collected: Collected, logger
-) -> None:
-    """Search the window and store every record it lists, or fail naming the missing ones.
-
-    A window with more records than ESearch lists is split into as many shorter windows as
-    its count needs (a piece still too large is split again). Every piece is searched
-    first, so the batches of all of them are fetched one ahead without a gap for a search.
-    """
-
-    def search(piece_since: date, piece_until: date) -> SearchResult:
-        logger.info("searching PubMed for records created %s to %s", piece_since, piece_until)
-        return search_window(settings, piece_since, piece_until)
-
-    searches = runs.search_pieces(search, since, until)
-    batches = [
-        (k, start)
-        for k, (_, _, search) in enumerate(searches)
-        for start in range(0, search.count, settings.batch_size)
-    ]
-    listed = [set(search.pmids) for _, _, search in searches]
-    logger.info(
-        "%d records; fetching in %d batch(es) of %d",
-        sum(search.count for _, _, search in searches),
-        len(batches),
-        settings.batch_size,
+def _steps(settings: Settings, run_id: int) -> runs.CollectSteps:
+    """The collecting steps as this module's tasks; the next batch fetched on Prefect's
+    thread-pool task runner while the current one is stored."""
+    return runs.CollectSteps(
+        search=partial(search_window, settings),
+        search_modified=partial(search_modified, settings),
+        submit_fetch=lambda search, start: fetch_batch.submit(settings, quote(search), start),
+        fetch=lambda search, start: fetch_batch(settings, quote(search), start),
+        fetch_ids=partial(fetch_ids, settings),
+        store=lambda answer, listed: store_batch(settings, answer, quote(listed), run_id),
     )
-
-    def fetch(i: int) -> PrefectFuture:
-        k, start = batches[i]
-        return fetch_batch.submit(settings, quote(searches[k][2]), start)
-
-    renewals, i = 0, 0
-    pending = fetch(0) if batches else None
-    while i < len(batches):
-        k, start = batches[i]
-        try:
-            answer = pending.result()
-        except WebEnvExpired:
-            # NCBI forgets history searches after a few hours; search again, carry on.
-            renewals += 1
-            if renewals > MAX_SEARCH_RENEWALS:
-                raise
-            logger.warning("the search expired on NCBI's history server; searching again")
-            piece_since, piece_until, _ = searches[k]
-            search = search_window(settings, piece_since, piece_until)
-            searches[k], listed[k] = (piece_since, piece_until, search), set(search.pmids)
-            pending = fetch(i)
-            continue
-        # The next batch downloads while this one is read and stored.
-        if i + 1 < len(batches):
-            pending = fetch(i + 1)
-        refetch = partial(fetch_batch, settings, quote(searches[k][2]), start)
-        collected.keep(_store(settings, run_id, refetch, listed[k], logger, answer))
-        i += 1
-
-    every = [pmid for _, _, search in searches for pmid in search.pmids]
-    missing = runs.missing_pmids(settings, every)
-    if missing:
-        # efetch can answer fewer articles than asked; ask again by id, once.
-        logger.warning("%d records missing after the batches; fetching them by id", len(missing))
-        refetch = partial(fetch_ids, settings, missing)
-        collected.keep(_store(settings, run_id, refetch, missing, logger))
-        missing = runs.missing_pmids(settings, missing)
-    if missing:
-        raise runs.unfetched_error(missing, len(every), since, until)
-    collected.listed(every)
-    logger.info("stored %d papers of %s to %s", len(every), since, until)
-
-
-def _store(
-    settings: Settings,
-    run_id: int,
-    fetch: Callable[[], bytes],
-    listed: Iterable[str],
-    logger,
-    answer: bytes | None = None,
-) -> Upserted:
-    """Store the records PubMed listed of `fetch`'s answer (or of `answer`, already fetched
-    by it); an answer that cannot be read is fetched again."""
-    answer = fetch() if answer is None else answer
-    listed = frozenset(listed)
-    for attempt in range(1, MAX_REREADS + 2):
-        try:
-            stored, extra = store_batch(settings, answer, quote(listed), run_id)
-            if extra:
-                logger.warning(
-                    "efetch answered %d record(s) the search did not list, or listed twice; "
-                    "kept one of each listed record only",
-                    extra,
-                )
-            return stored
-        except PubMedError as error:
-            if attempt > MAX_REREADS:
-                raise
-            delay = retry_delay(settings.retry_backoff, attempt)
-            logger.warning("%s; retrying in %.1f s", error, delay)
-            time.sleep(delay)
-            answer = fetch()
-    raise AssertionError("unreachable")
-
-
-def _revisit(settings, run_id: int, since: date, until: date, collected: Collected, logger):
-    """Fetch again the papers earlier digests listed that PubMed changed in the window.
-
-    A retraction, erratum or comment, or publication types added by indexing,
-    change a record long after it entered PubMed, outside any later created-date
-    window: one search on the modification date ([mdat]) finds them.
-    """
-    try:
-        search = search_modified(settings, since, until)
-    except WindowTooLarge as error:
-        logger.warning("%s; updates to earlier papers not checked this run", error)
-        return
-    candidates = runs.reported_candidates(settings, run_id, search, set(collected.pmids))
-    logger.info("%d earlier-reported papers changed in PubMed; fetching them", len(candidates))
-    for start in range(0, len(candidates), settings.batch_size):
-        batch = candidates[start : start + settings.batch_size]
-        refetch = partial(fetch_ids, settings, batch)
-        collected.keep(_store(settings, run_id, refetch, batch, logger))
 
 
 def _publish_artifacts(report: Report, since: date, until: date, kind: str) -> None:

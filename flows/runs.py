@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
+from typing import Protocol
 
 from flows import pubmed
+from flows.backoff import retry_delay
 from flows.classify import CLASSIFIER_VERSION, PaperText, classify_many
 from flows.digest import PaperUpdate, SearchNote, digest_from_store
 from flows.errors import KratomWatchError, PubMedError
@@ -26,7 +31,7 @@ from flows.findings import finding, study_size
 from flows.mail import MailParts, build_message, message_id, send_messages
 from flows.models import Listing, Paper
 from flows.parse import read_papers
-from flows.pubmed import EutilsClient, SearchResult, WindowTooLarge, window_term
+from flows.pubmed import EutilsClient, SearchResult, WebEnvExpired, WindowTooLarge, window_term
 from flows.render import render_digest, render_mail
 from flows.settings import MailSettings, Settings
 from flows.store import Delivery, Store, Upserted
@@ -203,6 +208,199 @@ def reported_candidates(
     with open_store(settings) as store:
         reported = store.reported_before(run_id, candidates)
     return [p for p in candidates if p in reported]
+
+
+def store_answer(
+    settings: Settings, answer: bytes, listed: frozenset[str], run_id: int
+) -> tuple[Upserted, int]:
+    """Read, classify and store one efetch answer: the records PubMed listed, each once.
+    Returns what was stored and how many other records the answer held."""
+    papers, extra = listed_only(classify_papers(read_answer(answer)), listed)
+    return store_papers(settings, papers, run_id), extra
+
+
+# Collecting a window: every record a search lists, stored, or the run fails
+
+MAX_SEARCH_RENEWALS = 2
+# An answer that cannot be read (cut off, not XML) is asked for again this many times.
+MAX_REREADS = 2
+
+
+class Pending(Protocol):
+    """A fetch under way (a concurrent.futures.Future or a Prefect future)."""
+
+    def result(self) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class CollectSteps:
+    """How collect_window and revisit do each step: flows.pipeline passes its Prefect tasks,
+    plain_steps the functions above, a benchmark its timed versions of them."""
+
+    search: Callable[[date, date], SearchResult]
+    search_modified: Callable[[date, date], SearchResult]
+    # Starts fetching a batch (search, start) and returns at once; the answer is its result.
+    submit_fetch: Callable[[SearchResult, int], Pending]
+    fetch: Callable[[SearchResult, int], bytes]  # a batch again, now
+    fetch_ids: Callable[[list[str]], bytes]
+    store: Callable[[bytes, frozenset[str]], tuple[Upserted, int]]  # store_answer's result
+
+
+def plain_steps(settings: Settings, run_id: int) -> CollectSteps:
+    """The steps as this module's functions, each batch fetched when its turn comes."""
+
+    def fetch_now(search: SearchResult, start: int) -> Pending:
+        # As a submitted fetch does: what goes wrong is raised by result(), not here.
+        future: Future[bytes] = Future()
+        try:
+            future.set_result(fetch_batch(settings, search, start))
+        except Exception as error:
+            future.set_exception(error)
+        return future
+
+    return CollectSteps(
+        search=partial(search_window, settings),
+        search_modified=partial(search_modified, settings),
+        submit_fetch=fetch_now,
+        fetch=partial(fetch_batch, settings),
+        fetch_ids=partial(fetch_ids, settings),
+        store=lambda answer, listed: store_answer(settings, answer, listed, run_id),
+    )
+
+
+def collect_window(
+    settings: Settings,
+    since: date,
+    until: date,
+    collected: Collected,
+    steps: CollectSteps,
+    log: logging.Logger | logging.LoggerAdapter,
+) -> None:
+    """Search the window and store every record it lists, or fail naming the missing ones.
+
+    A window with more records than ESearch lists is split into as many shorter windows as
+    its count needs (a piece still too large is split again). Every piece is searched
+    first, so the batches of all of them are fetched one ahead without a gap for a search:
+    while one batch is read and stored, the next is being fetched (steps.submit_fetch).
+    """
+
+    def search(piece_since: date, piece_until: date) -> SearchResult:
+        log.info("searching PubMed for records created %s to %s", piece_since, piece_until)
+        return steps.search(piece_since, piece_until)
+
+    searches = search_pieces(search, since, until)
+    batches = [
+        (k, start)
+        for k, (_, _, found) in enumerate(searches)
+        for start in range(0, found.count, settings.batch_size)
+    ]
+    listed = [frozenset(found.pmids) for _, _, found in searches]
+    log.info(
+        "%d records; fetching in %d batch(es) of %d",
+        sum(found.count for _, _, found in searches),
+        len(batches),
+        settings.batch_size,
+    )
+
+    def fetch_ahead(i: int) -> Pending:
+        k, start = batches[i]
+        return steps.submit_fetch(searches[k][2], start)
+
+    renewals, i = 0, 0
+    pending = fetch_ahead(0) if batches else None
+    while i < len(batches):
+        k, start = batches[i]
+        try:
+            answer = pending.result()
+        except WebEnvExpired:
+            # NCBI forgets history searches after a few hours; search again, carry on.
+            renewals += 1
+            if renewals > MAX_SEARCH_RENEWALS:
+                raise
+            log.warning("the search expired on NCBI's history server; searching again")
+            piece_since, piece_until, _ = searches[k]
+            found = steps.search(piece_since, piece_until)
+            searches[k], listed[k] = (piece_since, piece_until, found), frozenset(found.pmids)
+            pending = fetch_ahead(i)
+            continue
+        # The next batch downloads while this one is read and stored.
+        if i + 1 < len(batches):
+            pending = fetch_ahead(i + 1)
+        refetch = partial(steps.fetch, searches[k][2], start)
+        collected.keep(_store_listed(settings, steps, refetch, listed[k], log, answer))
+        i += 1
+
+    every = [pmid for _, _, found in searches for pmid in found.pmids]
+    missing = missing_pmids(settings, every)
+    if missing:
+        # efetch can answer fewer articles than asked; ask again by id, once.
+        log.warning("%d records missing after the batches; fetching them by id", len(missing))
+        refetch = partial(steps.fetch_ids, missing)
+        collected.keep(_store_listed(settings, steps, refetch, frozenset(missing), log))
+        missing = missing_pmids(settings, missing)
+    if missing:
+        raise unfetched_error(missing, len(every), since, until)
+    collected.listed(every)
+    log.info("stored %d papers of %s to %s", len(every), since, until)
+
+
+def revisit(
+    settings: Settings,
+    run_id: int,
+    since: date,
+    until: date,
+    collected: Collected,
+    steps: CollectSteps,
+    log: logging.Logger | logging.LoggerAdapter,
+) -> None:
+    """Fetch again the papers earlier digests listed that PubMed changed in the window.
+
+    A retraction, erratum or comment, or publication types added by indexing,
+    change a record long after it entered PubMed, outside any later created-date
+    window: one search on the modification date ([mdat]) finds them.
+    """
+    try:
+        search = steps.search_modified(since, until)
+    except WindowTooLarge as error:
+        log.warning("%s; updates to earlier papers not checked this run", error)
+        return
+    candidates = reported_candidates(settings, run_id, search, set(collected.pmids))
+    log.info("%d earlier-reported papers changed in PubMed; fetching them", len(candidates))
+    for start in range(0, len(candidates), settings.batch_size):
+        batch = candidates[start : start + settings.batch_size]
+        refetch = partial(steps.fetch_ids, batch)
+        collected.keep(_store_listed(settings, steps, refetch, frozenset(batch), log))
+
+
+def _store_listed(
+    settings: Settings,
+    steps: CollectSteps,
+    fetch: Callable[[], bytes],
+    listed: frozenset[str],
+    log: logging.Logger | logging.LoggerAdapter,
+    answer: bytes | None = None,
+) -> Upserted:
+    """Store the records PubMed listed of `fetch`'s answer (or of `answer`, already fetched
+    by it); an answer that cannot be read is fetched again."""
+    answer = fetch() if answer is None else answer
+    for attempt in range(1, MAX_REREADS + 2):
+        try:
+            stored, extra = steps.store(answer, listed)
+            if extra:
+                log.warning(
+                    "efetch answered %d record(s) the search did not list, or listed twice; "
+                    "kept one of each listed record only",
+                    extra,
+                )
+            return stored
+        except PubMedError as error:
+            if attempt > MAX_REREADS:
+                raise
+            delay = retry_delay(settings.retry_backoff, attempt)
+            log.warning("%s; retrying in %.1f s", error, delay)
+            time.sleep(delay)
+            answer = fetch()
+    raise AssertionError("unreachable")
 
 
 # What the digest reports
