@@ -404,24 +404,26 @@ def _schedule(get) -> Schedule:
 
 
 def _base_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
-        raise SettingsError(
-            f"KRATOM_WATCH_EUTILS_URL={url!r} is not an http(s) base URL such as {NCBI_EUTILS_URL}"
-        )
-    return url if url.endswith("/") else url + "/"
+    return _folder_url(url, "KRATOM_WATCH_EUTILS_URL", "an http(s) base URL", NCBI_EUTILS_URL)
 
 
 def reports_url(url: str | None) -> str | None:
     """The public address the reports folder is served at, ending in "/"; None when unset."""
     if not url:
         return None
+    return _folder_url(
+        url,
+        "KRATOM_WATCH_BASE_URL",
+        "the http(s) address the reports folder is served at",
+        "https://example.org/kratom-watch/",
+    )
+
+
+def _folder_url(url: str, name: str, what: str, example: str) -> str:
+    """An http(s) address without query or fragment, ending in "/" (names under it follow)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-        raise SettingsError(
-            "KRATOM_WATCH_BASE_URL must be the http(s) address the reports folder is served "
-            f"at, such as https://example.org/kratom-watch/, not {url!r}"
-        )
+        raise SettingsError(f"{name}={url!r} is not {what} such as {example}")
     return url if url.endswith("/") else url + "/"
 
 
