@@ -304,7 +304,7 @@ def _assemble(
         views = [_view(listed[p]) for p in pmids]
         sections.append(Section(design=design(label), total=total, papers=views))
     kinds = list(UPDATE_KINDS)
-    for update in sorted(updates, key=lambda u: (kinds.index(u.kind), _pmid_key(u.paper.pmid))):
+    for update in sorted(updates, key=lambda u: (kinds.index(u.kind), pmid_key(u.paper.pmid))):
         digest.updates.append(
             UpdateView(
                 kind=update.kind,
@@ -320,7 +320,8 @@ def _assemble(
 _CHUNK = 500
 
 
-def _pmid_key(pmid: str) -> tuple[int, str]:
+def pmid_key(pmid: str) -> tuple[int, str]:
+    """PMIDs in number order (a non-number, which PubMed never gives, first)."""
     return (int(pmid), "") if pmid.isdigit() else (0, pmid)
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from markupsafe import Markup
 
 from flows.designs import BY_LABEL, DESIGNS, LABELS, Design
-from flows.digest import Digest, design_label, design_line, doi_url, short_authors
+from flows.digest import Digest, design_label, design_line, doi_url, pmid_key, short_authors
 from flows.findings import StudySize, finding, study_size
 from flows.markup import one_line, plain_text, safe_html
 from flows.models import Paper
@@ -257,15 +257,17 @@ def _strongest(
 
 
 def largest_first(papers: list[Paper]) -> list[Paper]:
-    """Largest study first (those stating no size last), then the newest."""
+    """Largest study first (those stating no size last), then the newest, then the highest
+    PMID (the newest record)."""
     sizes = {p.pmid: size_of(p) for p in papers}
     return sorted(
         papers,
         key=lambda p: (
-            -(sizes[p.pmid].n if sizes[p.pmid] else -1),
-            -(p.pub_year or 0),
-            _pmid_key(p.pmid),
+            sizes[p.pmid].n if sizes[p.pmid] else -1,
+            p.pub_year or 0,
+            pmid_key(p.pmid),
         ),
+        reverse=True,
     )
 
 
@@ -282,11 +284,6 @@ def cards(store: Store, papers: list[Paper], reports_dir: Path | None) -> list[P
             if (reports_dir / name).exists():
                 links[pmid] = (name, f"{since} to {until}")
     return [paper_card(p, updates.get(p.pmid, ()), links.get(p.pmid, ("", ""))) for p in papers]
-
-
-def _pmid_key(pmid: str) -> tuple[int, str]:
-    # Highest PMID (the newest record) first among equals.
-    return (-int(pmid), "") if pmid.isdigit() else (0, pmid)
 
 
 # The sentences

@@ -93,6 +93,8 @@ def test_the_strongest_studies_come_by_design_then_size(store: Store):
     store.upsert_papers(
         [
             paper("1", "cohort", study_size=50, study_size_unit="participants"),
+            # As large and as recent: the higher PMID (by number, not text) first.
+            paper("10", "cohort", study_size=50, study_size_unit="participants"),
             paper("2", "cohort", study_size=None, study_size_unit="", finding="No size."),
             paper("3", "cohort", study_size=900, study_size_unit="participants"),
             paper("4", "systematic_review", study_size=12, study_size_unit="studies"),
@@ -104,9 +106,10 @@ def test_the_strongest_studies_come_by_design_then_size(store: Store):
 
     strongest = evidence_from_store(store, AS_OF).strongest
 
-    assert [(c.pmid, c.design_line) for c in strongest[:4]] == [
+    assert [(c.pmid, c.design_line) for c in strongest[:5]] == [
         ("4", "Systematic review / meta-analysis · 12 studies"),
         ("3", "Cohort study · 900 participants"),
+        ("10", "Cohort study · 50 participants"),
         ("1", "Cohort study · 50 participants"),
         ("2", "Cohort study"),
     ]
