@@ -12,9 +12,10 @@ abstract (stored with the paper).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cache
 from pathlib import Path
 
 from markupsafe import Markup
@@ -217,9 +218,16 @@ def evidence_from_store(
         DesignCount(d, counts.get((d.label, True), 0), counts.get((d.label, False), 0))
         for d in DESIGNS
     ]
-    strongest = _strongest(store, designs, reports_dir)
+
+    @cache
+    def relevant_of(label: str) -> list[Paper]:
+        """The papers of a design about depression or mood, largest first: read once for the
+        list and the statements."""
+        return largest_first(store.papers_of_design(label, relevant=True))
+
+    strongest = _strongest(store, designs, relevant_of, reports_dir)
     statements = [
-        _trials_statement(store, designs, as_of),
+        _trials_statement(store, designs, relevant_of, as_of),
         _reviews_statement(designs),
         _kinds_statement(designs),
         _retractions_statement(strongest),
@@ -239,7 +247,10 @@ def evidence_from_store(
 
 
 def _strongest(
-    store: Store, designs: list[DesignCount], reports_dir: Path | None
+    store: Store,
+    designs: list[DesignCount],
+    relevant_of: Callable[[str], list[Paper]],
+    reports_dir: Path | None,
 ) -> list[PaperCard]:
     """Best evidence rank first; within a design, the largest study, then the newest.
 
@@ -251,8 +262,7 @@ def _strongest(
             break
         if not count.relevant:
             continue
-        papers = largest_first(store.papers_of_design(count.design.label, relevant=True))
-        chosen.extend(papers[: STRONGEST_LISTED - len(chosen)])
+        chosen.extend(relevant_of(count.design.label)[: STRONGEST_LISTED - len(chosen)])
     return cards(store, chosen, reports_dir)
 
 
@@ -289,11 +299,16 @@ def cards(store: Store, papers: list[Paper], reports_dir: Path | None) -> list[P
 # The sentences
 
 
-def _trials_statement(store: Store, designs: list[DesignCount], as_of: date) -> str:
+def _trials_statement(
+    store: Store,
+    designs: list[DesignCount],
+    relevant_of: Callable[[str], list[Paper]],
+    as_of: date,
+) -> str:
     rct = next(d for d in designs if d.design.label == "rct")
     topic = "of kratom for depression or mood"
     if rct.relevant:
-        first = largest_first(store.papers_of_design("rct", relevant=True))[:TRIALS_NAMED]
+        first = relevant_of("rct")[:TRIALS_NAMED]
         named = "; ".join(
             f"“{c.title_text}”" + (" (retracted)" if c.retracted else "")
             for c in cards(store, first, None)
