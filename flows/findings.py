@@ -127,6 +127,24 @@ _HEADWORDS = (
     r"conclusions?(?: and (?:relevance|implications|impact))?|summary|interpretation|"
     r"implications|significance|research update"
 )
+# Headings without a colon, run into the sentence they head: in capitals, or one capitalised
+# word ("Results Overall, ..."). The one list of them: _HEADING_AT's groups `caps` and `word`
+# and the quick tests before it (_heading_spots) are made from these.
+_CAPS_HEADINGS = _wordset(
+    "BACKGROUND INTRODUCTION OBJECTIVE OBJECTIVES AIM AIMS PURPOSE METHOD METHODS DESIGN "
+    "RESULT RESULTS FINDINGS DISCUSSION CONCLUSION CONCLUSIONS SUMMARY"
+)
+_WORD_HEADINGS = _wordset(
+    "Background Rationale Introduction Objective Objectives Aim Aims Methods Results "
+    "Discussion Conclusion Conclusions Summary"
+)
+
+
+def _alternatives(words) -> str:
+    """A regex alternation of words, the longest first."""
+    return "|".join(sorted(words, key=lambda w: (-len(w), w)))
+
+
 # Where a heading may start: the start of the text, a new line, or after a sentence.
 _HEADING_SPOT = re.compile(r"[.!?\n](?:(?<=\n)[ \t]*|[ \t]+)")  # one class first, as _BOUNDARY
 # A heading: a few words and a colon; a known heading alone on its line; or a
@@ -135,10 +153,8 @@ _HEADING_SPOT = re.compile(r"[.!?\n](?:(?<=\n)[ \t]*|[ \t]+)")  # one class firs
 _HEADING_AT = re.compile(
     r"(?P<colon>[A-Z][A-Za-z]+(?:[ /-](?:[A-Za-z]+|&)){0,4}):(?=\s)"
     rf"|(?P<line>(?i:(?:{_HEADWORDS})(?:[ \t]*[/&][ \t]*[A-Za-z]+){{0,2}}))[ \t]*:?[ \t]*(?=\n)"
-    r"|(?P<caps>BACKGROUND|INTRODUCTION|OBJECTIVES?|AIMS?|PURPOSE|METHODS?|DESIGN|"
-    r"RESULTS?|FINDINGS|DISCUSSION|CONCLUSIONS?|SUMMARY)(?=[ \t]+[A-Z][a-z])"
-    r"|(?P<word>Background|Rationale|Introduction|Objectives?|Aims?|Methods|Results|"
-    r"Discussion|Conclusions?|Summary)(?=[ \t]+(?:[A-Z][a-z]|A |An ))"
+    rf"|(?P<caps>{_alternatives(_CAPS_HEADINGS)})(?=[ \t]+[A-Z][a-z])"
+    rf"|(?P<word>{_alternatives(_WORD_HEADINGS)})(?=[ \t]+(?:[A-Z][a-z]|A |An ))"
 )
 
 CONCLUSION, RESULTS, DISCUSSION, CASE, METHODS, AIM, BACKGROUND, BODY = (
@@ -239,34 +255,8 @@ def _heading_spots(text: str) -> list[int]:
     return spots
 
 
-_HEADING_HINTS = (
-    "BACKGROUND",
-    "INTRODUCTION",
-    "OBJECTIVE",
-    "AIM",
-    "PURPOSE",
-    "METHOD",
-    "DESIGN",
-    "RESULT",
-    "FINDINGS",
-    "DISCUSSION",
-    "CONCLUSION",
-    "SUMMARY",
-    "Background ",
-    "Rationale ",
-    "Introduction ",
-    "Objective",
-    "Aim",
-    "Methods ",
-    "Results ",
-    "Discussion ",
-    "Conclusion",
-    "Summary ",
-)
-_WORD_HEADINGS = _wordset(
-    "Background Rationale Introduction Objective Objectives Aim Aims Methods Results "
-    "Discussion Conclusion Conclusions Summary"
-)
+# Where a heading without a colon or a line break can begin: each word of them is one.
+_HEADING_HINTS = tuple(sorted({*_CAPS_HEADINGS, *_WORD_HEADINGS}))
 _HINT_AFTER_SENTENCE = re.compile(rf"[.!?][ \t]+(?:{'|'.join(map(re.escape, _HEADING_HINTS))})")
 
 
