@@ -66,6 +66,27 @@ DEPRESSION_CASES = [
         False,
         id="depression of locomotor activity",
     ),
+    pytest.param(
+        "Group music sessions for people with dementia who use kratom",
+        "Outcomes included the symptoms of anxiety and depression of people with dementia. "
+        "The symptoms of depression of those in the intervention group fell.",
+        True,
+        id="depression of people is not physiology",
+    ),
+    pytest.param(
+        "Sexual violence among patients with substance use disorders, kratom included",
+        "Victims differed from non-victims across a variety of domains, including more "
+        "psychiatric symptoms and suicide attempts, and a higher use of services.",
+        True,
+        id="a finding in a sentence that says use, about no substance",
+    ),
+    pytest.param(
+        "Kratom in the United States",
+        "Kratom is marketed online to relieve pain, anxiety and depression. We describe its "
+        "chemistry.",
+        False,
+        id="depression as a use the plant is marketed for",
+    ),
 ]
 
 

@@ -77,7 +77,12 @@ _PHYSIOLOGICAL_BEFORE_RE = re.compile(
 _PHYSIOLOGICAL_AFTER_RE = re.compile(
     r"\s+(?:of\s+)?(?:the\s+)?(?:respirat\w*|breathing|ventilation|consciousness|reflexes|"
     r"heart|cardiac|cns)|"
-    r"\s+of\s+(?!mood)"  # "depression of locomotor activity" is physiology
+    # "depression of locomotor activity" is physiology; of mood, or of people, it is not
+    # ("symptoms of depression of people with dementia").
+    r"\s+of\s+(?!mood|(?:the\s+|these\s+|our\s+)?(?:[\w-]+\s+){0,2}?(?:people|persons?|"
+    r"patients?|participants?|those|subjects|individuals|women|men|mothers|fathers|parents|"
+    r"children|adolescents|youths?|students|adults|elderly|caregivers|residents|users|"
+    r"veterans|workers|respondents)\b)"
 )
 _HISTORY_BEFORE_RE = re.compile(
     r"\b(?:histor(?:y|ies)\s+(?:of|(?:(?:was|is)\s+)?(?:significant|notable|remarkable|"
@@ -99,6 +104,12 @@ _BACKGROUND_USE_RE = re.compile(
     r"\b(?:used|use|uses|using|usage|popular\w*|marketed|marketing|market|traditional(?:ly)?|"
     r"anecdotal(?:ly)?|consumed|consume|touted|sold|interest|reportedly|purported(?:ly)?|"
     r"self-treat\w*|self-medicat\w*|self-manag\w*|remed(?:y|ies)|alleviate|relieve|treat)\b"
+)
+# ...in a sentence that names the plant or its products (or refers to them: "it is sold as
+# ..."): "antidepressants are used to treat depression" in a psychiatry paper is no such use.
+_SUBSTANCE_RE = re.compile(
+    r"kratom|mitragyn|speciosa|ketum|kakuam|\bbiak|\bits?\b|product|plant|lea(?:f|ves)\b|"
+    r"botanical|herb|alkaloid"
 )
 # ...unless the sentence reports this paper's subjects or findings.
 _OWN_FINDING_RE = re.compile(
@@ -160,7 +171,11 @@ def _exclusion(text: Text, start: int, end: int, in_title: bool) -> str:
         _WITHDRAWAL_RE.search(low, s, start) or _DURING_WITHDRAWAL_RE.search(low, end, e)
     ):
         return "withdrawal"
-    if _BACKGROUND_USE_RE.search(sentence) and not _OWN_FINDING_RE.search(sentence):
+    if (
+        _BACKGROUND_USE_RE.search(sentence)
+        and not _OWN_FINDING_RE.search(sentence)
+        and _SUBSTANCE_RE.search(low, *text.sentence_at(start))
+    ):
         return "background"
     if _among_examples(low, s, start, end) and not _OWN_FINDING_RE.search(sentence):
         return "passing"
