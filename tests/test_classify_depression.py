@@ -87,6 +87,18 @@ DEPRESSION_CASES = [
         False,
         id="depression as a use the plant is marketed for",
     ),
+    pytest.param(
+        "Acute effects of kratom tea in regular users",
+        "Mood was assessed with the Profile of Mood States before and 2 h after each dose.",
+        True,
+        id="mood measured as an outcome",
+    ),
+    pytest.param(
+        "Kratom and lithium: a case report",
+        "A patient with bipolar disorder on mood stabilizers took kratom daily for two years.",
+        False,
+        id="mood stabilizers are drugs, not an outcome",
+    ),
 ]
 
 

@@ -67,6 +67,7 @@ _MENTION_FIRST = FirstWords.parse(
 _MOOD_RE = re.compile(r"\bmoods?\b")
 _MOOD_FIRST = FirstWords.parse("mood moods")
 _ANXIETY_RE = re.compile(r"\banxi\w*")
+_MOOD_DRUG_RE = re.compile(r"[\s-]*stabili[sz]")  # "mood stabilizers", "mood-stabilising"
 
 # "respiratory depression", "CNS and respiratory depression", "depressed respiration".
 _PHYSIOLOGICAL_BEFORE_RE = re.compile(
@@ -139,12 +140,16 @@ def _spans(text: Text) -> Iterator[tuple[int, int]]:
     for m in matches(_MENTION_RE, _MENTION_FIRST, text):
         yield m.span()
     for m in matches(_MOOD_RE, _MOOD_FIRST, text):
-        # Mood counts alongside anxiety ("mood and anxiety symptoms"), not on its own.
-        if not low.startswith("mood disorder", m.start()) and not low.startswith(
-            "low mood", max(0, m.start() - 4)
+        # Mood counts alongside anxiety ("mood and anxiety symptoms"), or as what this paper
+        # measured or found ("improvements in mood (p < 0.05)"); not as a use of kratom named
+        # in passing ("to improve mood") nor in "mood stabilizers".
+        if (
+            not low.startswith("mood disorder", m.start())
+            and not low.startswith("low mood", max(0, m.start() - 4))
+            and not _MOOD_DRUG_RE.match(low, m.end())
         ):
             sentence = low[slice(*_sentence(low, m.start()))]
-            if _ANXIETY_RE.search(sentence):
+            if _ANXIETY_RE.search(sentence) or _OWN_FINDING_RE.search(sentence):
                 yield m.span()
 
 
