@@ -193,7 +193,10 @@ def test_a_planted_pacing_file_is_not_used_and_requests_are_paced_here(
     warnings = [r.getMessage() for r in caplog.records if "pacing" in r.getMessage()]
     assert len(warnings) == 1 and str(pacer.path.parent) in warnings[0]
     first, second = (r.time for r in server.requests)
-    assert second - first >= 0.44  # paced in this process
+    # Paced in this process (0.45 s apart; unpaced they are milliseconds apart). Arrivals are
+    # stamped when the server's thread accepts them, which a loaded machine delays by tens of
+    # milliseconds: seen 0.4399 s with two other jobs running.
+    assert second - first >= 0.35
     if what == "symlink":
         assert (tmp_path / "precious").read_text() == "not yours to write"
     if what == "folder-symlink":
