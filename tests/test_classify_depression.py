@@ -94,6 +94,13 @@ DEPRESSION_CASES = [
         id="mood measured as an outcome",
     ),
     pytest.param(
+        "Sleep training for children who take kratom",
+        "Children in the intervention group reported improvements in mood (F values < 2.99, "
+        "P values < 0.05).",
+        True,
+        id="mood as a finding, with P values",
+    ),
+    pytest.param(
         "Kratom and lithium: a case report",
         "A patient with bipolar disorder on mood stabilizers took kratom daily for two years.",
         False,

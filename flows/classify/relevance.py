@@ -114,7 +114,7 @@ _SUBSTANCE_RE = re.compile(
 )
 # ...unless the sentence reports this paper's subjects or findings.
 _OWN_FINDING_RE = re.compile(
-    r"%|\bp\s*[<=>]|\b(?:we|our|patients?|participants|respondents|his|her|he|she|themes|"
+    r"%|\bp(?:\s+values?)?\s*[<=>]|\b(?:we|our|patients?|participants|respondents|his|her|he|she|themes|"
     r"findings|showed|associated|scores?|measured|assessed|scales?|outcomes?)\b"
 )
 
