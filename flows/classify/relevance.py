@@ -114,8 +114,8 @@ _SUBSTANCE_RE = re.compile(
 )
 # ...unless the sentence reports this paper's subjects or findings.
 _OWN_FINDING_RE = re.compile(
-    r"%|\bp(?:\s+values?)?\s*[<=>]|\b(?:we|our|patients?|participants|respondents|his|her|he|she|themes|"
-    r"findings|showed|associated|scores?|measured|assessed|scales?|outcomes?)\b"
+    r"%|\bp(?:\s+values?)?\s*[<=>]|\b(?:we|our|patients?|participants|respondents|his|her|he|"
+    r"she|themes|findings|showed|associated|scores?|measured|assessed|scales?|outcomes?)\b"
 )
 
 
