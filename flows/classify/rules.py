@@ -124,16 +124,14 @@ def negated(text: Text, start: int, end: int) -> bool:
 
 def _candidates(text: Text, index: CueIndex) -> list[int]:
     """The numbers of the patterns whose gating words occur in the text, in order."""
-    by_word = index.by_word
-    found = {k for word in index.words.intersection(text.word_set) for k in by_word[word]}
-    if index.prefixes is not None:
-        for prefix in set(index.prefixes.findall(text.tokens)):
-            found.update(index.by_prefix[prefix])
+    by_word, positions = index.by_word, text.positions()
+    found = {k for word in index.words.intersection(positions) for k in by_word[word]}
     low = text.low
     # Most records are ASCII: their text cannot hold "µg" or "β".
     literals = index.by_literal if not low.isascii() else index.by_ascii_literal
-    words = text.word_set
-    found.update(k for literal, within, k in literals if within <= words and literal in low)
+    found.update(
+        k for literal, within, k in literals if within.issubset(positions) and literal in low
+    )
     return sorted(found)
 
 
