@@ -1252,6 +1252,9 @@ def _index(where: str) -> CueIndex:
             k = len(entries)
             entries.append((i, cue, pattern))
             gate = pattern.needs or pattern.first
+            if gate.common or gate.common_prefixes:
+                # Text.positions does not hold them: the pattern would never be tried.
+                raise ValueError(f"{gate}: a cue cannot be gated on text.UNSCANNED words")
             for word in (*gate.words, *gate.prefix_keys):
                 by_word.setdefault(word, []).append(k)
             by_literal += [(literal, words_within(literal), k) for literal in gate.literals]

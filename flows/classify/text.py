@@ -130,7 +130,7 @@ class Text:
 
     __slots__ = (
         "raw", "clean", "low", "_anchors", "_first_starts", "_scanned_by", "_positions",
-        "__dict__",
+        "_common", "__dict__",
     )  # fmt: skip
 
     def __init__(self, raw: str) -> None:
@@ -142,6 +142,7 @@ class Text:
         # WordScanner.scan of tokens, and the scanner that made it (positions).
         self._scanned_by: WordScanner | None = None
         self._positions: dict[str, list[int]] = {}
+        self._common: dict[str, list[int]] = {}  # starts_of the words not scanned for
         if _needs_editing(self.raw):
             self.clean = self._edited()
         else:
@@ -231,14 +232,18 @@ class Text:
         if found is not None:
             return found
         if key in self._scanned_by.keys:
-            return []
-        # A word no FirstWords names: searched for on its own.
-        tokens, needle = self.tokens, " " + word if prefix else " " + word + " "
-        found = []
-        i = tokens.find(needle)
-        while i != -1:
-            found.append(i)  # the padding space: tokens[i + 1] is low[i]
-            i = tokens.find(needle, i + 1)
+            return _NOWHERE
+        found = self._common.get(key)
+        if found is None:
+            # A word too common to scan for (UNSCANNED), or one no FirstWords names: searched
+            # for on its own, once a text.
+            tokens, needle = self.tokens, " " + word if prefix else " " + word + " "
+            found = []
+            i = tokens.find(needle)
+            while i != -1:
+                found.append(i)  # the padding space: tokens[i + 1] is low[i]
+                i = tokens.find(needle, i + 1)
+            self._common[key] = found
         return found
 
     @lazy
@@ -312,6 +317,12 @@ def _sentence_ends(clean: str) -> Iterator[re.Match]:
             pos = m.end()
 
 
+# Words (and word beginnings, "0*": any number) that most abstracts hold many times and that
+# only begin patterns gated by rarer words ("a / cohort"): scanning for them would double
+# the matches the scanner reports, so Text.starts_of finds them on their own, and only in
+# the texts where a pattern they begin is tried. No cue index is gated on one (cues.py).
+UNSCANNED = frozenset({"the", "and", "a", "0*"})
+
 # Every FirstWords parsed, by its spec: one spec, one object, so a text can keep the starts
 # of each (Text._first_starts) and patterns written with the same words share them.
 _PARSED: dict[str, FirstWords] = {}
@@ -330,8 +341,10 @@ class FirstWords:
     words: frozenset[str]
     prefixes: tuple[str, ...] = ()
     literals: tuple[str, ...] = ()
-    only: str = ""  # the one word, when that is all there is (most patterns)
-    prefix_keys: tuple[str, ...] = ()  # the prefixes as keys of Text.positions: "suicid*"
+    only: str = ""  # the one word, when that is all there is and it is scanned for
+    prefix_keys: tuple[str, ...] = ()  # the prefixes scanned for, as keys: "suicid*"
+    common: tuple[str, ...] = ()  # the words in UNSCANNED (Text.starts_of finds them)
+    common_prefixes: tuple[str, ...] = ()  # and the prefixes
 
     @classmethod
     def parse(cls, spec: str) -> FirstWords:
@@ -354,8 +367,15 @@ class FirstWords:
             else:
                 words.add(item.translate(DIGITS))
         only = next(iter(words)) if len(words) == 1 and not prefixes and not literals else ""
-        keys = tuple(prefix + "*" for prefix in prefixes)
-        return cls(frozenset(words), tuple(prefixes), tuple(literals), only, keys)
+        return cls(
+            frozenset(words),
+            tuple(prefixes),
+            tuple(literals),
+            only if only not in UNSCANNED else "",
+            tuple(p + "*" for p in prefixes if p + "*" not in UNSCANNED),
+            tuple(sorted(words & UNSCANNED)),
+            tuple(p for p in prefixes if p + "*" in UNSCANNED),
+        )
 
     def starts(self, text: Text) -> list[int]:
         """Every position in `low` where one of the words begins, in order."""
@@ -370,6 +390,8 @@ class FirstWords:
         # Every FirstWords is in the scanner (word_scanner): its words' positions are known.
         positions = text.positions()
         found = [positions[w] for w in self.words.intersection(positions)]
+        if self.common:
+            found += [p for p in map(text.starts_of, self.common) if p]
         if not self.prefixes and not self.literals:
             if not found:
                 return _NOWHERE
@@ -378,6 +400,7 @@ class FirstWords:
             # Two words never start at one position: no duplicates to drop.
             return sorted(chain.from_iterable(found))
         found += [positions[p] for p in self.prefix_keys if p in positions]
+        found += [text.starts_of(p, prefix=True) for p in self.common_prefixes]
         for literal in self.literals:
             i = text.low.find(literal)
             while i != -1:
@@ -408,6 +431,7 @@ class WordScanner:
                 keys[" " + word + " "] = word
             for prefix in first.prefixes:
                 keys[" " + prefix] = prefix + "*"
+        keys = {needle: key for needle, key in keys.items() if key not in UNSCANNED}
         self.keys = frozenset(keys.values())
         self._automaton = ahocorasick.Automaton()
         for needle, key in keys.items():
