@@ -219,8 +219,9 @@ class Text:
     def positions(self) -> dict[str, list[int]]:
         """Where each word and word beginning of every FirstWords starts in `low`, by word
         (a beginning as "suicid*"); a word that does not occur is not a key."""
-        scanner = word_scanner()
-        if self._scanned_by is not scanner:
+        scanner = _SCANNER.get(0)  # asked twenty times a record: no call to word_scanner
+        if scanner is None or self._scanned_by is not scanner:
+            scanner = word_scanner()
             self._positions = scanner.scan(self.tokens)
             self._scanned_by = scanner
         return self._positions
