@@ -130,7 +130,7 @@ class Text:
 
     __slots__ = (
         "raw", "clean", "low", "_anchors", "_first_starts", "_scanned_by", "_positions",
-        "_common", "__dict__",
+        "_common", "present", "__dict__",
     )  # fmt: skip
 
     def __init__(self, raw: str) -> None:
@@ -142,6 +142,8 @@ class Text:
         # WordScanner.scan of tokens, and the scanner that made it (positions).
         self._scanned_by: WordScanner | None = None
         self._positions: dict[str, list[int]] = {}
+        # Its keys, as a set: intersecting a set with a set looks up only the smaller's items.
+        self.present: frozenset[str] = frozenset()
         self._common: dict[str, list[int]] = {}  # starts_of the words not scanned for
         if _needs_editing(self.raw):
             self.clean = self._edited()
@@ -218,11 +220,13 @@ class Text:
 
     def positions(self) -> dict[str, list[int]]:
         """Where each word and word beginning of every FirstWords starts in `low`, by word
-        (a beginning as "suicid*"); a word that does not occur is not a key."""
+        (a beginning as "suicid*"); a word that does not occur is not a key. `present`
+        holds the keys once this has been asked."""
         scanner = _SCANNER.get(0)  # asked twenty times a record: no call to word_scanner
         if scanner is None or self._scanned_by is not scanner:
             scanner = word_scanner()
             self._positions = scanner.scan(self.tokens)
+            self.present = frozenset(self._positions)
             self._scanned_by = scanner
         return self._positions
 
@@ -390,7 +394,7 @@ class FirstWords:
     def _starts(self, text: Text) -> list[int]:
         # Every FirstWords is in the scanner (word_scanner): its words' positions are known.
         positions = text.positions()
-        found = [positions[w] for w in self.words.intersection(positions)]
+        found = [positions[w] for w in self.words & text.present]
         if self.common:
             found += [p for p in map(text.starts_of, self.common) if p]
         if not self.prefixes and not self.literals:
