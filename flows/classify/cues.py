@@ -1225,7 +1225,7 @@ MESH_PREFIX_CUES: tuple[tuple[str, str, float], ...] = (
 class CueIndex:
     """The patterns allowed in one place (title or abstract), by the words one of which must
     occur for each: its `needs` when it has them (they are the rarer words), else its first
-    words.
+    words. Words and word beginnings ("ethnograph*") are keys of text.Text.positions.
 
     Patterns are numbered in table order (cue by cue, each cue's patterns in turn) and
     `entries[k]` is pattern k with its cue: sorting the numbers of the patterns found is
@@ -1233,11 +1233,8 @@ class CueIndex:
     """
 
     entries: tuple[tuple[int, Cue, Pattern], ...]  # (cue number in CUES, cue, pattern)
-    by_word: dict[str, tuple[int, ...]]
+    by_word: dict[str, tuple[int, ...]]  # by word or word beginning
     words: frozenset[str]
-    # The patterns gated by a word beginning ("suicid*"): one regex finds which occur.
-    prefixes: re.Pattern[str] | None
-    by_prefix: dict[str, tuple[int, ...]]
     # The patterns gated by text in `low`, each with the words that text holds whole
     # (words_within): without them in the text, the text is not looked for.
     by_literal: tuple[tuple[str, frozenset[str], int], ...]
@@ -1247,7 +1244,6 @@ class CueIndex:
 def _index(where: str) -> CueIndex:
     entries: list[tuple[int, Cue, Pattern]] = []
     by_word: dict[str, list[int]] = {}
-    by_prefix: dict[str, list[int]] = {}
     by_literal = []
     for i, cue in enumerate(CUES):
         if cue.where not in ("any", where):
@@ -1256,19 +1252,16 @@ def _index(where: str) -> CueIndex:
             k = len(entries)
             entries.append((i, cue, pattern))
             gate = pattern.needs or pattern.first
-            for word in gate.words:
+            if gate.common or gate.common_prefixes:
+                # Text.positions does not hold them: the pattern would never be tried.
+                raise ValueError(f"{gate}: a cue cannot be gated on text.UNSCANNED words")
+            for word in (*gate.words, *gate.prefix_keys):
                 by_word.setdefault(word, []).append(k)
-            for prefix in gate.prefixes:
-                by_prefix.setdefault(prefix, []).append(k)
             by_literal += [(literal, words_within(literal), k) for literal in gate.literals]
-    # Longest first, so a prefix that begins another does not hide it.
-    prefixes = sorted(by_prefix, key=lambda p: (-len(p), p))
     return CueIndex(
         tuple(entries),
         {word: tuple(numbers) for word, numbers in by_word.items()},
         frozenset(by_word),
-        re.compile(" (" + "|".join(prefixes) + ")") if prefixes else None,
-        {prefix: tuple(numbers) for prefix, numbers in by_prefix.items()},
         tuple(by_literal),
         tuple(entry for entry in by_literal if entry[0].isascii()),
     )

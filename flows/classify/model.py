@@ -32,28 +32,63 @@ _BETWEEN_ID = -2
 
 
 class IntTable:
-    """Integer keys with a value each, looked up many at a time by binary search.
+    """Integer keys with a value each, looked up many at a time in a hash table.
 
-    A record's bigrams are found in one numpy call, where a dict takes one lookup (and a
-    cache miss or two, on a machine other work shares) per bigram; the sorted int32 keys
-    are small enough to stay in cache.
+    A record's bigrams are found in a few numpy calls, where a dict takes one lookup (and a
+    cache miss or two, on a machine other work shares) per bigram. The table is open
+    addressing with linear probing, at most a quarter full, so most keys are settled by
+    the first probe and each further round looks up only the keys still unsettled: 2.6
+    against 6.6 ms for a batch's 50,000 lookups by binary search in the sorted keys.
     """
 
     def __init__(self, keys: np.ndarray, values: np.ndarray) -> None:
+        keys = np.asarray(keys, dtype=np.int64)
         if len(keys) and (keys.min() < 0 or keys.max() >= 2**31 - 1):
             raise ValueError("IntTable keys must be in 0 .. 2**31 - 2")
-        order = np.argsort(keys, kind="stable")
-        self._sorted = keys[order].astype(np.int32)
-        # One past the end, so that a key beyond the last one finds -1.
-        self._keys = np.append(self._sorted, -1).astype(np.int32)
-        self._values = np.append(values[order], -1).astype(np.int32)
+        if len(np.unique(keys)) != len(keys):
+            raise ValueError("IntTable keys must be distinct")
+        self._bits = max(4, (4 * len(keys)).bit_length())
+        size = 1 << self._bits
+        self._keys = np.full(size, -1, dtype=np.int32)  # int32: half the memory it reads
+        self._values = np.full(size, -1, dtype=np.int32)
+        # Insert in rounds: each key still waiting tries its next slot; of the keys that try
+        # one free slot, the first takes it.
+        slots = self._slots(keys)
+        waiting = np.arange(len(keys))
+        self._probes = 0  # the longest probe sequence: a lookup never needs more rounds
+        while len(waiting):
+            self._probes += 1
+            tried = slots[waiting]
+            free = self._keys[tried] == -1
+            _, first = np.unique(tried[free], return_index=True)
+            placed = waiting[free][first]
+            self._keys[slots[placed]] = keys[placed]
+            self._values[slots[placed]] = values[placed]
+            waiting = np.setdiff1d(waiting, placed, assume_unique=True)
+            slots[waiting] = (slots[waiting] + 1) & (size - 1)
+
+    def _slots(self, keys: np.ndarray) -> np.ndarray:
+        # Fibonacci hashing: the top bits of the key times 2**32 / golden ratio, mod 2**32.
+        return ((keys * 2654435769) & 0xFFFFFFFF) >> (32 - self._bits)
 
     def find(self, keys: np.ndarray) -> np.ndarray:
         """The value of each key, -1 for a key not in the table."""
-        # Same dtype on both sides: numpy would otherwise convert the whole table each call.
-        keys = keys.astype(np.int32)
-        at = np.searchsorted(self._sorted, keys)
-        return np.where(self._keys[at] == keys, self._values[at], -1)
+        keys = keys.astype(np.int64)
+        found = np.full(len(keys), -1, dtype=np.int32)
+        slots = self._slots(keys)
+        todo = np.arange(len(keys))
+        mask = len(self._keys) - 1
+        for _ in range(self._probes):
+            held = np.take(self._keys, slots)
+            hit = held == keys
+            found[todo[hit]] = np.take(self._values, slots[hit])
+            # A key is absent once its probe meets an empty slot.
+            going = np.flatnonzero(~hit & (held != -1))
+            if not len(going):
+                break
+            todo, keys = todo[going], keys[going]
+            slots = (slots[going] + 1) & mask
+        return found
 
 
 @dataclass(frozen=True)
@@ -218,19 +253,22 @@ def score_many(model: Model, records: Sequence[Record]) -> Scores:
     norms = np.sqrt(np.bincount(pair_record, weights=values * values, minlength=n))
     values = (values / norms[pair_record]).astype(np.float32)
 
-    rules = np.array(
-        [
-            [min(record.scores.get(label, 0.0), 10.0) / RULE_SCALE for label in model.labels]
-            for record in records
-        ],
-        dtype=np.float32,
-    ).reshape(n, len(model.labels))
+    # A record has scores for two or three labels: only those are written.
+    columns = {label: k for k, label in enumerate(model.labels)}
+    rules = np.zeros((n, len(model.labels)), dtype=np.float32)
+    for r, record in enumerate(records):
+        for label, score in record.scores.items():
+            if label in columns:
+                rules[r, columns[label]] = min(score, 10.0) / RULE_SCALE
     logits = np.zeros((n, len(model.labels)), dtype=np.float32)
     # Each record's gram part is the sum of its rows' value * coefficients; pairs are sorted
     # by record, so each record's rows are one run (records with no known gram have none).
     has_grams = np.flatnonzero(np.bincount(pair_record, minlength=n))
     if len(has_grams):
-        rows = model.coef[pair_feature] * values[:, None]
+        # np.take and an in-place product: a fancy-indexed gather and a new array for the
+        # product took five times as long (8.8 against 1.5 ms a batch, same values).
+        rows = np.take(model.coef, pair_feature, axis=0)
+        np.multiply(rows, values[:, None], out=rows)
         runs = np.searchsorted(pair_record, has_grams)
         logits[has_grams] = np.add.reduceat(rows, runs, axis=0)
     logits += model.intercept + rules @ model.rule_coef
@@ -274,9 +312,11 @@ def sentence_weights(
     n = len(records)
     width = 1 + max((len(r.abstract.sentences) for r in records), default=0)
     pair_record, pair_feature = scores.record, scores.feature
-    margin = (
-        model.coef[pair_feature, winners[pair_record]]
-        - model.coef[pair_feature, runners_up[pair_record]]
+    # coef[pair_feature, winners[pair_record]], as np.take of flat positions: a third of
+    # the time of indexing with two arrays.
+    flat, row = model.coef.ravel(), pair_feature * model.coef.shape[1]
+    margin = np.take(flat, row + np.take(winners, pair_record)) - np.take(
+        flat, row + np.take(runners_up, pair_record)
     )
     share = scores.values / scores.counts * margin  # of one occurrence of each pair
     cells = pair_record[scores.pair] * width + scores.sentence + 1

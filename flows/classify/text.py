@@ -8,7 +8,9 @@ Words are runs of ASCII letters and digits in `low`; every digit reads as 0, so
 "52-year-old" and "61-year-old" are the same words to the model and the cues. `tokens`
 holds them in place (everything else a space), so a word's position is its position in
 `low`, and a regex is tried only where one of the words it can begin with starts
-(`FirstWords`, `matches`) instead of at every character.
+(`FirstWords`, `matches`) instead of at every character. Where those words are is found
+for all of them at once: one pass of an Aho-Corasick automaton over `tokens`
+(`WordScanner`), instead of one `str.find` search of the text per word.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any, Generic, TypeVar
+
+import ahocorasick
 
 # A tag, or whitespace that is not one plain space between words. Written to begin with a
 # character class, which the regex engine finds by a fast scan: as plain alternatives
@@ -124,15 +128,23 @@ def words_within(literal: str) -> frozenset[str]:
 class Text:
     """A title or abstract: raw text, markup-free `clean` text and its lowercased `low` form."""
 
-    __slots__ = ("raw", "clean", "low", "_anchors", "_starts_of", "_first_starts", "__dict__")
+    __slots__ = (
+        "raw", "clean", "low", "_anchors", "_first_starts", "_scanned_by", "_positions",
+        "_common", "present", "__dict__",
+    )  # fmt: skip
 
     def __init__(self, raw: str) -> None:
         self.raw = raw or ""
         # Pairs (clean position, raw position) just after each edit; empty when clean is raw.
         self._anchors: tuple[list[int], list[int]] = ([], [])
-        self._starts_of: dict[str, list[int]] = {}
         # FirstWords.starts, by FirstWords: patterns of one cue often begin with the same words.
         self._first_starts: dict[FirstWords, list[int]] = {}
+        # WordScanner.scan of tokens, and the scanner that made it (positions).
+        self._scanned_by: WordScanner | None = None
+        self._positions: dict[str, list[int]] = {}
+        # Its keys, as a set: intersecting a set with a set looks up only the smaller's items.
+        self.present: frozenset[str] = frozenset()
+        self._common: dict[str, list[int]] = {}  # starts_of the words not scanned for
         if _needs_editing(self.raw):
             self.clean = self._edited()
         else:
@@ -206,18 +218,37 @@ class Text:
     def word_set(self) -> frozenset[str]:
         return frozenset(self.words)
 
+    def positions(self) -> dict[str, list[int]]:
+        """Where each word and word beginning of every FirstWords starts in `low`, by word
+        (a beginning as "suicid*"); a word that does not occur is not a key. `present`
+        holds the keys once this has been asked."""
+        scanner = _SCANNER.get(0)  # asked twenty times a record: no call to word_scanner
+        if scanner is None or self._scanned_by is not scanner:
+            scanner = word_scanner()
+            self._positions = scanner.scan(self.tokens)
+            self.present = frozenset(self._positions)
+            self._scanned_by = scanner
+        return self._positions
+
     def starts_of(self, word: str, prefix: bool = False) -> list[int]:
         """Positions in `low` where the word starts (or a word beginning with it, `prefix`)."""
         key = word + "*" if prefix else word
-        found = self._starts_of.get(key)
+        found = self.positions().get(key)
+        if found is not None:
+            return found
+        if key in self._scanned_by.keys:
+            return _NOWHERE
+        found = self._common.get(key)
         if found is None:
+            # A word too common to scan for (UNSCANNED), or one no FirstWords names: searched
+            # for on its own, once a text.
             tokens, needle = self.tokens, " " + word if prefix else " " + word + " "
             found = []
             i = tokens.find(needle)
             while i != -1:
                 found.append(i)  # the padding space: tokens[i + 1] is low[i]
                 i = tokens.find(needle, i + 1)
-            self._starts_of[key] = found
+            self._common[key] = found
         return found
 
     @lazy
@@ -291,6 +322,12 @@ def _sentence_ends(clean: str) -> Iterator[re.Match]:
             pos = m.end()
 
 
+# Words (and word beginnings, "0*": any number) that most abstracts hold many times and that
+# only begin patterns gated by rarer words ("a / cohort"): scanning for them would double
+# the matches the scanner reports, so Text.starts_of finds them on their own, and only in
+# the texts where a pattern they begin is tried. No cue index is gated on one (cues.py).
+UNSCANNED = frozenset({"the", "and", "a", "0*"})
+
 # Every FirstWords parsed, by its spec: one spec, one object, so a text can keep the starts
 # of each (Text._first_starts) and patterns written with the same words share them.
 _PARSED: dict[str, FirstWords] = {}
@@ -309,13 +346,17 @@ class FirstWords:
     words: frozenset[str]
     prefixes: tuple[str, ...] = ()
     literals: tuple[str, ...] = ()
-    only: str = ""  # the one word, when that is all there is (most patterns)
+    only: str = ""  # the one word, when that is all there is and it is scanned for
+    prefix_keys: tuple[str, ...] = ()  # the prefixes scanned for, as keys: "suicid*"
+    common: tuple[str, ...] = ()  # the words in UNSCANNED (Text.starts_of finds them)
+    common_prefixes: tuple[str, ...] = ()  # and the prefixes
 
     @classmethod
     def parse(cls, spec: str) -> FirstWords:
         parsed = _PARSED.get(spec)
         if parsed is None:
             parsed = _PARSED[spec] = cls._parse(spec)
+            _SCANNER.clear()  # the next text searched is scanned for its words too
         return parsed
 
     @classmethod
@@ -331,28 +372,40 @@ class FirstWords:
             else:
                 words.add(item.translate(DIGITS))
         only = next(iter(words)) if len(words) == 1 and not prefixes and not literals else ""
-        return cls(frozenset(words), tuple(prefixes), tuple(literals), only)
+        return cls(
+            frozenset(words),
+            tuple(prefixes),
+            tuple(literals),
+            only if only not in UNSCANNED else "",
+            tuple(p + "*" for p in prefixes if p + "*" not in UNSCANNED),
+            tuple(sorted(words & UNSCANNED)),
+            tuple(p for p in prefixes if p + "*" in UNSCANNED),
+        )
 
     def starts(self, text: Text) -> list[int]:
         """Every position in `low` where one of the words begins, in order."""
         if self.only:
-            return text.starts_of(self.only) if self.only in text.word_set else []
+            return text.positions().get(self.only, _NOWHERE)
         found = text._first_starts.get(self)
         if found is None:
             found = text._first_starts[self] = self._starts(text)
         return found
 
     def _starts(self, text: Text) -> list[int]:
-        present = self.words.intersection(text.word_set)
+        # Every FirstWords is in the scanner (word_scanner): its words' positions are known.
+        positions = text.positions()
+        found = [positions[w] for w in self.words & text.present]
+        if self.common:
+            found += [p for p in map(text.starts_of, self.common) if p]
         if not self.prefixes and not self.literals:
-            if not present:
-                return []
-            if len(present) == 1:
-                return text.starts_of(next(iter(present)))
+            if not found:
+                return _NOWHERE
+            if len(found) == 1:
+                return found[0]
             # Two words never start at one position: no duplicates to drop.
-            return sorted(chain.from_iterable(text.starts_of(w) for w in present))
-        found = [text.starts_of(w) for w in present]
-        found += [text.starts_of(p, prefix=True) for p in self.prefixes]
+            return sorted(chain.from_iterable(found))
+        found += [positions[p] for p in self.prefix_keys if p in positions]
+        found += [text.starts_of(p, prefix=True) for p in self.common_prefixes]
         for literal in self.literals:
             i = text.low.find(literal)
             while i != -1:
@@ -361,6 +414,60 @@ class FirstWords:
         if len(found) == 1:
             return found[0]
         return sorted(set(chain.from_iterable(found)))
+
+
+_NOWHERE: list[int] = []  # the positions of a word that does not occur (never changed)
+
+
+class WordScanner:
+    """Finds where every word and word beginning of the given FirstWords starts, in one pass.
+
+    An Aho-Corasick automaton (pyahocorasick) over `tokens`, where each word is " word "
+    and each beginning " begin": the positions of all of them cost about what a
+    `str.find` search of the text for two words did, and a record's cues and mentions ask
+    for the positions of twenty to forty. The words that literals hold whole
+    (`words_within`) are scanned for too, so a cue index can gate a literal on them.
+    """
+
+    def __init__(self, firsts: Iterator[FirstWords] | list[FirstWords]) -> None:
+        keys: dict[str, str] = {}  # needle in tokens -> key of Text.positions
+        for first in firsts:
+            for word in chain(first.words, *map(words_within, first.literals)):
+                keys[" " + word + " "] = word
+            for prefix in first.prefixes:
+                keys[" " + prefix] = prefix + "*"
+        keys = {needle: key for needle, key in keys.items() if key not in UNSCANNED}
+        self.keys = frozenset(keys.values())
+        self._automaton = ahocorasick.Automaton()
+        for needle, key in keys.items():
+            # A match ends at the needle's last character; it starts at the padding space
+            # before the word, whose position in tokens is the word's position in low.
+            self._automaton.add_word(needle, (key, len(needle) - 1))
+        self._automaton.make_automaton()
+
+    def scan(self, tokens: str) -> dict[str, list[int]]:
+        """The positions in `low` of each key that occurs, ascending (Text.positions)."""
+        found: dict[str, list[int]] = {}
+        if not self.keys:
+            return found
+        for end, (key, length) in self._automaton.iter(tokens):
+            at = found.get(key)
+            if at is None:
+                found[key] = [end - length]
+            else:
+                at.append(end - length)
+        return found
+
+
+# The scanner for every FirstWords parsed so far; made anew when one more is parsed.
+_SCANNER: dict[int, WordScanner] = {}
+
+
+def word_scanner() -> WordScanner:
+    scanner = _SCANNER.get(0)
+    if scanner is None:
+        scanner = _SCANNER[0] = WordScanner(list(_PARSED.values()))
+    return scanner
 
 
 def matches(regex: re.Pattern[str], first: FirstWords, text: Text) -> Iterator[re.Match]:
