@@ -122,7 +122,7 @@ def test_backfill_killed_with_sigkill_then_rerun_equals_an_uninterrupted_run(pre
     records = corpus_records(created)
     args = ["run", "--since", str(SINCE), "--until", str(UNTIL)]
     expected = corpus_pmids()
-    batch = 4
+    batch = 10  # a few batches: killed after the first, the rest left for the rerun
     batches = -(-len(expected) // batch)
     killed_dir, reference_dir = tmp_path / "killed", tmp_path / "reference"
     db = killed_dir / "store.sqlite"
