@@ -160,7 +160,13 @@ def evaluate(file, misses, folds, external) -> None:
 
 def _cross_validate(dev, folds, external, misses=False) -> None:
     from flows.classify.train import read_examples
-    from flows.evaluate import cross_validate, cv_report, format_cv, format_cv_misses
+    from flows.evaluate import (
+        cross_validate,
+        cv_report,
+        format_cv,
+        format_cv_misses,
+        with_relevance_labels,
+    )
 
     _require_sklearn()
     examples = _or_fail(read_examples, dev or corpora.DEV, "dev")
@@ -168,6 +174,8 @@ def _cross_validate(dev, folds, external, misses=False) -> None:
         external = corpora.EXTERNAL
     if external is not None:
         examples += _or_fail(read_examples, external, "external")
+        if corpora.EXTERNAL_RELEVANCE.exists():
+            _or_fail(with_relevance_labels, examples, corpora.EXTERNAL_RELEVANCE)
     predictions = cross_validate(examples, folds)
     click.echo(format_cv(cv_report(predictions, folds)), nl=False)
     if misses:

@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from flows import corpora
 from flows.classify import BATCH, CLASSIFIER_VERSION, PaperText, classify_many
 from flows.designs import BY_LABEL, LABELS
 from flows.errors import KratomWatchError
@@ -487,7 +488,9 @@ class SourceFigures:
 class CVReport:
     folds: int
     sources: tuple[SourceFigures, ...]
-    depression: LabelFigures | None  # dev only: the external file has no depression labels
+    depression: LabelFigures | None  # on dev
+    # On the external papers we labelled blind for depression (corpora.EXTERNAL_RELEVANCE).
+    depression_external: LabelFigures | None = None
 
     @property
     def external_used(self) -> bool:
@@ -591,15 +594,40 @@ def cv_report(predictions: Sequence[Prediction], folds: int) -> CVReport:
         for source in ("dev", "external")
         if any(p.source == source for p in predictions)
     )
-    dev = [p for p in predictions if p.depression_expected is not None]
-    depression = None
-    if dev:
-        counts = _bootstrap_counts(len(dev))
-        tp = np.array([p.depression_expected and p.depression_got for p in dev], float)
-        support = np.array([bool(p.depression_expected) for p in dev], float)
-        predicted = np.array([p.depression_got for p in dev], float)
-        depression = _label_figures("depression_relevant", tp, support, predicted, counts)
-    return CVReport(folds, sources, depression)
+    depression = {
+        source: _depression_figures(
+            [p for p in predictions if p.source == source and p.depression_expected is not None]
+        )
+        for source in ("dev", "external")
+    }
+    return CVReport(folds, sources, depression["dev"], depression["external"])
+
+
+def _depression_figures(labelled: Sequence[Prediction]) -> LabelFigures | None:
+    if not labelled:
+        return None
+    counts = _bootstrap_counts(len(labelled))
+    tp = np.array([p.depression_expected and p.depression_got for p in labelled], float)
+    support = np.array([bool(p.depression_expected) for p in labelled], float)
+    predicted = np.array([p.depression_got for p in labelled], float)
+    return _label_figures("depression_relevant", tp, support, predicted, counts)
+
+
+def with_relevance_labels(examples: list, labels_path: str | Path) -> int:
+    """Give external examples our depression labels from a JSON Lines file of {"pmid",
+    "depression_relevant"}; returns how many were labelled. The file holds no corpus text."""
+    try:
+        with open(labels_path, encoding="utf-8") as lines:
+            rows = [json.loads(line) for line in lines if line.strip()]
+        labels = {str(row["pmid"]): row["depression_relevant"] is True for row in rows}
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise KratomWatchError(f"cannot read the relevance labels {labels_path}: {error}") from None
+    labelled = 0
+    for example in examples:
+        if example.source == "external" and example.id in labels:
+            example.depression_relevant = labels[example.id]
+            labelled += 1
+    return labelled
 
 
 def _format_label(f: LabelFigures) -> str:
@@ -642,6 +670,15 @@ def format_cv(report: CVReport) -> str:
             "",
             "depression relevance (dev; rules, not retrained, and written from dev's misses: "
             "not a held-out figure):",
+            f"  precision {d.precision}, recall {d.recall}, F1 {d.f1} "
+            f"({d.support} relevant, {d.predicted} predicted)",
+        ]
+    if report.depression_external is not None:
+        d = report.depression_external
+        lines += [
+            "",
+            "depression relevance (the external abstracts we labelled blind, "
+            f"{corpora.EXTERNAL_RELEVANCE}; how blind: docs/classifier.md):",
             f"  precision {d.precision}, recall {d.recall}, F1 {d.f1} "
             f"({d.support} relevant, {d.predicted} predicted)",
         ]

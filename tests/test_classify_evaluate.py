@@ -12,6 +12,7 @@ from flows.classify import classify
 from flows.classify.train import Example, read_examples
 from flows.cli import cli
 from flows.designs import LABELS
+from flows.errors import KratomWatchError
 from flows.evaluate import (
     Miss,
     Prediction,
@@ -24,6 +25,7 @@ from flows.evaluate import (
     format_evaluation,
     paper_groups,
     read_labelled,
+    with_relevance_labels,
 )
 from tests.eutils_server import CORPUS
 
@@ -291,6 +293,40 @@ def test_cv_report_counts_group_labels_as_groups():
     text = format_cv(report)
     assert "design accuracy: 0.500 [" in text
     assert "human_non_rct papers labelled inside the group: 0.500" in text
+
+
+def test_external_relevance_labels_are_reported_apart_from_dev(tmp_path):
+    examples = [
+        Example("1", "dev", ("rct",), "t", depression_relevant=True),
+        Example("1", "external", ("rct",), "t"),  # the same id in the other source
+        Example("2", "external", ("rct",), "t"),
+        Example("3", "external", ("rct",), "t"),
+    ]
+    labels = tmp_path / "labels.jsonl"
+    rows = [{"pmid": "1", "depression_relevant": False}, {"pmid": 2, "depression_relevant": True}]
+    labels.write_text("".join(json.dumps(row) + "\n" for row in rows))
+
+    assert with_relevance_labels(examples, labels) == 2
+    assert [e.depression_relevant for e in examples] == [True, False, True, None]
+
+    predictions = [
+        _prediction("dev", ("rct",), "rct", dep=(True, True)),
+        _prediction("external", ("rct",), "rct", dep=(False, True)),
+        _prediction("external", ("rct",), "rct", dep=(True, True)),
+        _prediction("external", ("rct",), "rct"),  # not labelled: not counted
+    ]
+    report = cv_report(predictions, 5)
+    assert (report.depression.support, report.depression.precision.value) == (1, 1.0)
+    external = report.depression_external
+    assert (external.support, external.predicted, external.precision.value) == (1, 2, 0.5)
+    assert "depression relevance (the external abstracts we labelled blind" in format_cv(report)
+
+
+def test_a_bad_relevance_labels_file_is_one_error(tmp_path):
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text('{"pmid": "1"}\n')
+    with pytest.raises(KratomWatchError, match="cannot read the relevance labels"):
+        with_relevance_labels([], labels)
 
 
 def test_cv_misses_list_missed_and_wrong_trials_with_their_evidence():
