@@ -131,9 +131,7 @@ def _candidates(text: Text, index: CueIndex) -> list[int]:
     # Most records are ASCII: their text cannot hold "µg" or "β". `literal in low` first:
     # a search of the text costs less than asking whether the words it holds occur.
     literals = index.by_literal if not low.isascii() else index.by_ascii_literal
-    found.update(
-        k for literal, within, k in literals if literal in low and within <= text.present
-    )
+    found.update(k for literal, within, k in literals if literal in low and within <= text.present)
     return sorted(found)
 
 
