@@ -6,7 +6,7 @@ read and classify it, keep the records the search listed, store them, check ever
 PMID was stored, plan and render the digest, note its updates as reported. With `ahead`,
 the next batch is fetched on a thread while the current one is read and stored, as the flow
 does with its task runner; without, one batch at a time. `stages` adds up where the time
-went. Collecting is runs.collect_window, as in flows.pipeline's `_run`, with timed plain
+went. Collecting is runs.Collector, as in flows.pipeline's `_run`, with timed plain
 steps in place of Prefect tasks; the steps after it follow `_run`: a step added there
 belongs here too.
 """
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from flows import runs
-from flows.runs import Collected, RunOptions
+from flows.runs import RunOptions
 from flows.settings import Settings
 
 _log = logging.getLogger("benchmarks.plain")
@@ -51,10 +51,12 @@ def plain_digest(settings: Settings, since: date, until: date, ahead: bool = Tru
     options = RunOptions("manual", send_email=False)
     with runs.open_store(settings) as store:
         run_id = store.start_run(options.kind, since, until, settings.query)
-    collected = Collected()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fetch") as fetcher:
-        steps = _steps(settings, run_id, run, fetcher if ahead else None)
-        runs.collect_window(settings, since, until, collected, steps, _log)
+        collector = runs.Collector(
+            settings, _steps(settings, run_id, run, fetcher if ahead else None), _log
+        )
+        collector.window(since, until)
+    collected = collector.collected
     with run.timed("plan"):
         plan = runs.plan_digest(settings, run_id, collected, options)
     with run.timed("render"):

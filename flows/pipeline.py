@@ -29,7 +29,7 @@ from flows.errors import KratomWatchError
 from flows.logs import quiet_expected_tracebacks
 from flows.mail import MailParts
 from flows.pubmed import SearchResult
-from flows.runs import Collected, DigestPlan, Rendered, RunOptions
+from flows.runs import DigestPlan, Rendered, RunOptions
 from flows.settings import Settings, check_reports_folder, load_settings
 from flows.store import Upserted
 from flows.windows import resolve_window, scheduled_window
@@ -191,11 +191,11 @@ class Report:
 
 def _run(settings: Settings, run_id: int, since: date, until: date, options: RunOptions) -> Report:
     logger = get_run_logger()
-    collected = Collected()
-    steps = _steps(settings, run_id)
-    runs.collect_window(settings, since, until, collected, steps, logger)
+    collector = runs.Collector(settings, _steps(settings, run_id), logger)
+    collector.window(since, until)
     if options.kind == "scheduled":
-        runs.revisit(settings, run_id, since, until, collected, steps, logger)
+        collector.revisit(run_id, since, until)
+    collected = collector.collected
     plan = runs.plan_digest(settings, run_id, collected, options)
     rendered = render(settings, since, until, quote(plan))
     logger.info("digest of %d papers written to %s", rendered.papers, rendered.paths[0].parent)

@@ -234,8 +234,8 @@ class Pending(Protocol):
 
 @dataclass(frozen=True)
 class CollectSteps:
-    """How collect_window and revisit do each step: flows.pipeline passes its Prefect tasks,
-    plain_steps the functions above, a benchmark its timed versions of them."""
+    """How a Collector does each step: flows.pipeline passes its Prefect tasks, plain_steps
+    the functions above, a benchmark its timed versions of them."""
 
     search: Callable[[date, date], SearchResult]
     search_modified: Callable[[date, date], SearchResult]
@@ -268,139 +268,130 @@ def plain_steps(settings: Settings, run_id: int) -> CollectSteps:
     )
 
 
-def collect_window(
-    settings: Settings,
-    since: date,
-    until: date,
-    collected: Collected,
-    steps: CollectSteps,
-    log: logging.Logger | logging.LoggerAdapter,
-) -> None:
-    """Search the window and store every record it lists, or fail naming the missing ones.
+@dataclass
+class Collector:
+    """Collects a run's records with its steps: every record a search lists is stored, or
+    the run fails naming the missing ones. `collected` is what it found so far."""
 
-    A window with more records than ESearch lists is split into as many shorter windows as
-    its count needs (a piece still too large is split again). Every piece is searched
-    first, so the batches of all of them are fetched one ahead without a gap for a search:
-    while one batch is read and stored, the next is being fetched (steps.submit_fetch).
-    """
+    settings: Settings
+    steps: CollectSteps
+    log: logging.Logger | logging.LoggerAdapter
+    collected: Collected = field(default_factory=Collected)
 
-    def search(piece_since: date, piece_until: date) -> SearchResult:
-        log.info("searching PubMed for records created %s to %s", piece_since, piece_until)
-        return steps.search(piece_since, piece_until)
+    def window(self, since: date, until: date) -> None:
+        """Search the window and store every record it lists.
 
-    searches = search_pieces(search, since, until)
-    batches = [
-        (k, start)
-        for k, (_, _, found) in enumerate(searches)
-        for start in range(0, found.count, settings.batch_size)
-    ]
-    listed = [frozenset(found.pmids) for _, _, found in searches]
-    log.info(
-        "%d records; fetching in %d batch(es) of %d",
-        sum(found.count for _, _, found in searches),
-        len(batches),
-        settings.batch_size,
-    )
+        A window with more records than ESearch lists is split into as many shorter windows
+        as its count needs (a piece still too large is split again). Every piece is searched
+        first, so the batches of all of them are fetched one ahead without a gap for a
+        search: while one batch is read and stored, the next is being fetched
+        (steps.submit_fetch).
+        """
+        steps, log, batch_size = self.steps, self.log, self.settings.batch_size
 
-    def fetch_ahead(i: int) -> Pending:
-        k, start = batches[i]
-        return steps.submit_fetch(searches[k][2], start)
+        def search(piece_since: date, piece_until: date) -> SearchResult:
+            log.info("searching PubMed for records created %s to %s", piece_since, piece_until)
+            return steps.search(piece_since, piece_until)
 
-    renewals, i = 0, 0
-    pending = fetch_ahead(0) if batches else None
-    while i < len(batches):
-        k, start = batches[i]
+        searches = search_pieces(search, since, until)
+        batches = [
+            (k, start)
+            for k, (_, _, found) in enumerate(searches)
+            for start in range(0, found.count, batch_size)
+        ]
+        listed = [frozenset(found.pmids) for _, _, found in searches]
+        log.info(
+            "%d records; fetching in %d batch(es) of %d",
+            sum(found.count for _, _, found in searches),
+            len(batches),
+            batch_size,
+        )
+
+        def fetch_ahead(i: int) -> Pending:
+            k, start = batches[i]
+            return steps.submit_fetch(searches[k][2], start)
+
+        renewals, i = 0, 0
+        pending = fetch_ahead(0) if batches else None
+        while i < len(batches):
+            k, start = batches[i]
+            try:
+                answer = pending.result()
+            except WebEnvExpired:
+                # NCBI forgets history searches after a few hours; search again, carry on.
+                renewals += 1
+                if renewals > MAX_SEARCH_RENEWALS:
+                    raise
+                log.warning("the search expired on NCBI's history server; searching again")
+                piece_since, piece_until, _ = searches[k]
+                found = steps.search(piece_since, piece_until)
+                searches[k], listed[k] = (piece_since, piece_until, found), frozenset(found.pmids)
+                pending = fetch_ahead(i)
+                continue
+            # The next batch downloads while this one is read and stored.
+            if i + 1 < len(batches):
+                pending = fetch_ahead(i + 1)
+            self._store(partial(steps.fetch, searches[k][2], start), listed[k], answer)
+            i += 1
+
+        every = [pmid for _, _, found in searches for pmid in found.pmids]
+        missing = missing_pmids(self.settings, every)
+        if missing:
+            # efetch can answer fewer articles than asked; ask again by id, once.
+            log.warning("%d records missing after the batches; fetching them by id", len(missing))
+            self._store(partial(steps.fetch_ids, missing), frozenset(missing))
+            missing = missing_pmids(self.settings, missing)
+        if missing:
+            raise unfetched_error(missing, len(every), since, until)
+        self.collected.listed(every)
+        log.info("stored %d papers of %s to %s", len(every), since, until)
+
+    def revisit(self, run_id: int, since: date, until: date) -> None:
+        """Fetch again the papers earlier digests listed that PubMed changed in the window.
+
+        A retraction, erratum or comment, or publication types added by indexing,
+        change a record long after it entered PubMed, outside any later created-date
+        window: one search on the modification date ([mdat]) finds them.
+        """
         try:
-            answer = pending.result()
-        except WebEnvExpired:
-            # NCBI forgets history searches after a few hours; search again, carry on.
-            renewals += 1
-            if renewals > MAX_SEARCH_RENEWALS:
-                raise
-            log.warning("the search expired on NCBI's history server; searching again")
-            piece_since, piece_until, _ = searches[k]
-            found = steps.search(piece_since, piece_until)
-            searches[k], listed[k] = (piece_since, piece_until, found), frozenset(found.pmids)
-            pending = fetch_ahead(i)
-            continue
-        # The next batch downloads while this one is read and stored.
-        if i + 1 < len(batches):
-            pending = fetch_ahead(i + 1)
-        refetch = partial(steps.fetch, searches[k][2], start)
-        collected.keep(_store_listed(settings, steps, refetch, listed[k], log, answer))
-        i += 1
+            search = self.steps.search_modified(since, until)
+        except WindowTooLarge as error:
+            self.log.warning("%s; updates to earlier papers not checked this run", error)
+            return
+        skip = set(self.collected.pmids)
+        candidates = reported_candidates(self.settings, run_id, search, skip)
+        self.log.info(
+            "%d earlier-reported papers changed in PubMed; fetching them", len(candidates)
+        )
+        size = self.settings.batch_size
+        for batch in (candidates[i : i + size] for i in range(0, len(candidates), size)):
+            self._store(partial(self.steps.fetch_ids, batch), frozenset(batch))
 
-    every = [pmid for _, _, found in searches for pmid in found.pmids]
-    missing = missing_pmids(settings, every)
-    if missing:
-        # efetch can answer fewer articles than asked; ask again by id, once.
-        log.warning("%d records missing after the batches; fetching them by id", len(missing))
-        refetch = partial(steps.fetch_ids, missing)
-        collected.keep(_store_listed(settings, steps, refetch, frozenset(missing), log))
-        missing = missing_pmids(settings, missing)
-    if missing:
-        raise unfetched_error(missing, len(every), since, until)
-    collected.listed(every)
-    log.info("stored %d papers of %s to %s", len(every), since, until)
-
-
-def revisit(
-    settings: Settings,
-    run_id: int,
-    since: date,
-    until: date,
-    collected: Collected,
-    steps: CollectSteps,
-    log: logging.Logger | logging.LoggerAdapter,
-) -> None:
-    """Fetch again the papers earlier digests listed that PubMed changed in the window.
-
-    A retraction, erratum or comment, or publication types added by indexing,
-    change a record long after it entered PubMed, outside any later created-date
-    window: one search on the modification date ([mdat]) finds them.
-    """
-    try:
-        search = steps.search_modified(since, until)
-    except WindowTooLarge as error:
-        log.warning("%s; updates to earlier papers not checked this run", error)
-        return
-    candidates = reported_candidates(settings, run_id, search, set(collected.pmids))
-    log.info("%d earlier-reported papers changed in PubMed; fetching them", len(candidates))
-    for start in range(0, len(candidates), settings.batch_size):
-        batch = candidates[start : start + settings.batch_size]
-        refetch = partial(steps.fetch_ids, batch)
-        collected.keep(_store_listed(settings, steps, refetch, frozenset(batch), log))
-
-
-def _store_listed(
-    settings: Settings,
-    steps: CollectSteps,
-    fetch: Callable[[], bytes],
-    listed: frozenset[str],
-    log: logging.Logger | logging.LoggerAdapter,
-    answer: bytes | None = None,
-) -> Upserted:
-    """Store the records PubMed listed of `fetch`'s answer (or of `answer`, already fetched
-    by it); an answer that cannot be read is fetched again."""
-    answer = fetch() if answer is None else answer
-    for attempt in range(1, MAX_REREADS + 2):
-        try:
-            stored, extra = steps.store(answer, listed)
+    def _store(
+        self, fetch: Callable[[], bytes], listed: frozenset[str], answer: bytes | None = None
+    ) -> None:
+        """Store the records PubMed listed of `fetch`'s answer (or of `answer`, already
+        fetched by it); an answer that cannot be read is fetched again."""
+        answer = fetch() if answer is None else answer
+        for attempt in range(1, MAX_REREADS + 2):
+            try:
+                stored, extra = self.steps.store(answer, listed)
+            except PubMedError as error:
+                if attempt > MAX_REREADS:
+                    raise
+                delay = retry_delay(self.settings.retry_backoff, attempt)
+                self.log.warning("%s; retrying in %.1f s", error, delay)
+                time.sleep(delay)
+                answer = fetch()
+                continue
             if extra:
-                log.warning(
+                self.log.warning(
                     "efetch answered %d record(s) the search did not list, or listed twice; "
                     "kept one of each listed record only",
                     extra,
                 )
-            return stored
-        except PubMedError as error:
-            if attempt > MAX_REREADS:
-                raise
-            delay = retry_delay(settings.retry_backoff, attempt)
-            log.warning("%s; retrying in %.1f s", error, delay)
-            time.sleep(delay)
-            answer = fetch()
-    raise AssertionError("unreachable")
+            self.collected.keep(stored)
+            return
 
 
 # What the digest reports

@@ -621,7 +621,6 @@ def _paper_from_row(row: tuple) -> Paper:
     entry_date = values["entry_date"]
     values["entry_date"] = date.fromisoformat(entry_date) if entry_date else None
     values["depression_relevant"] = bool(values["depression_relevant"])
-    # The columns are Paper's fields, by name.
     return Paper(**values)
 
 

@@ -154,6 +154,16 @@ def prefect_flow_run(db: str | Path):
     return asyncio.run(read())
 
 
+@pytest.fixture
+def corpus_server():
+    """The tests' E-utilities server with the corpus records, dated by corpus_created."""
+    from tests.eutils_server import EutilsServer, corpus_records
+    from tests.factories import corpus_created
+
+    with EutilsServer(corpus_records(corpus_created)) as server:
+        yield server
+
+
 @pytest.fixture(scope="session")
 def dev_rows() -> list[dict]:
     """tests/fixtures/dev.jsonl, the hand-labelled papers, as labelled rows."""

@@ -142,6 +142,22 @@ def archive(store: Store, reports: Path, base_url: str | None = None, now=NOW) -
     return write_archive(reports, store, base_url, now, environment())
 
 
+# The corpus on the tests' E-utilities server
+
+CORPUS_FIRST_DAY = date(2026, 10, 26)  # a Monday
+
+
+def corpus_created(row: dict) -> date:
+    """Test dates for the corpus rows (it has none): those with a PMID spread over the four
+    weeks from CORPUS_FIRST_DAY."""
+    return CORPUS_FIRST_DAY + timedelta(days=int(row["pmid"]) % 28)
+
+
+def corpus_in_window(since: date, until: date) -> set[str]:
+    """The PMIDs corpus_created puts in since..until."""
+    return {r["pmid"] for r in load_corpus() if r["pmid"] and since <= corpus_created(r) <= until}
+
+
 # Synthetic PubMed records
 
 

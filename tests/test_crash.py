@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -26,20 +26,15 @@ from flows.settings import DEFAULT_QUERY
 from flows.windows import last_complete_week
 from tests.conftest import ROOT, prefect_flow_run, run_cli
 from tests.eutils_server import EutilsServer, corpus_records, load_corpus, stall, together
-from tests.factories import without_write_time
+from tests.factories import CORPUS_FIRST_DAY, corpus_created, without_write_time
 from tests.smtp_server import SmtpServer
 
 pytestmark = pytest.mark.slow
 
-FIRST_DAY = date(2026, 10, 26)
-SINCE, UNTIL = FIRST_DAY, FIRST_DAY + timedelta(days=27)  # the whole corpus
+SINCE, UNTIL = CORPUS_FIRST_DAY, CORPUS_FIRST_DAY + timedelta(days=27)  # the whole corpus
 CODE = "from tests import netguard; netguard.install(); from flows.cli import main; main()"
 TIMESTAMPS = ("first_seen", "last_updated")
 KEY = "FAKEKEY0123456789abcdef"  # 10 requests a second instead of 3: shorter runs
-
-
-def created(row: dict) -> date:
-    return FIRST_DAY + timedelta(days=int(row["pmid"]) % 28)
 
 
 def corpus_pmids() -> set[str]:
@@ -119,7 +114,7 @@ def assert_one_clear_error(result, *parts: str) -> str:
 
 
 def test_backfill_killed_with_sigkill_then_rerun_equals_an_uninterrupted_run(prefect_env, tmp_path):
-    records = corpus_records(created)
+    records = corpus_records(corpus_created)
     args = ["run", "--since", str(SINCE), "--until", str(UNTIL)]
     expected = corpus_pmids()
     batch = 10  # a few batches: killed after the first, the rest left for the rerun
@@ -255,7 +250,7 @@ def max_per_second(times: list[float]) -> int:
 
 @pytest.fixture
 def server():
-    with EutilsServer(corpus_records(created)) as s:
+    with EutilsServer(corpus_records(corpus_created)) as s:
         yield s
 
 

@@ -15,7 +15,7 @@ import logging
 import sqlite3
 import threading
 import time
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -26,49 +26,31 @@ from flows.pubmed import EutilsClient
 from flows.settings import Secret, Settings
 from tests.conftest import prefect_flow_run_id
 from tests.eutils_server import (
-    EutilsServer,
     Fault,
-    corpus_records,
     error_body,
     expire_webenv,
     http_error,
-    load_corpus,
     malformed,
     short,
     stall,
     truncated,
 )
+from tests.factories import corpus_in_window
 
 FAKE_KEY = "FAKEKEY0123456789abcdef"
-FIRST_DAY = date(2026, 10, 26)
 SINCE, UNTIL = date(2026, 11, 2), date(2026, 11, 8)
 BATCH = 4
 WINDOW_ARGS = ["run", "--since", str(SINCE), "--until", str(UNTIL)]
 STEM = f"kratom-watch_{SINCE}_{UNTIL}"
 
 
-def created(row: dict) -> date:
-    """As in test_pipeline: the corpus records spread over four weeks."""
-    return FIRST_DAY + timedelta(days=int(row["pmid"]) % 28)
-
-
-def in_window(since: date = SINCE, until: date = UNTIL) -> set[str]:
-    return {r["pmid"] for r in load_corpus() if r["pmid"] and since <= created(r) <= until}
-
-
-EXPECTED = in_window()
+EXPECTED = corpus_in_window(SINCE, UNTIL)
 BATCHES = -(-len(EXPECTED) // BATCH)
 
 
 def passthrough() -> Fault:
     """A queued no-op: the request is answered normally (places a fault on a later request)."""
     return Fault("pass")
-
-
-@pytest.fixture
-def corpus_server():
-    with EutilsServer(corpus_records(created)) as server:
-        yield server
 
 
 @pytest.fixture

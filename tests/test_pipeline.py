@@ -17,26 +17,10 @@ from click.testing import CliRunner
 from flows.cli import cli
 from flows.windows import last_complete_week
 from tests.conftest import prefect_flow_run, prefect_flow_run_id, run_cli
-from tests.eutils_server import EutilsServer, corpus_records, error_body, load_corpus, stall
-from tests.factories import without_write_time
+from tests.eutils_server import corpus_records, error_body, load_corpus, stall
+from tests.factories import corpus_in_window, without_write_time
 
-FIRST_DAY = date(2026, 10, 26)
 SINCE, UNTIL = date(2026, 11, 2), date(2026, 11, 8)
-
-
-def created(row: dict) -> date:
-    """Test dates (the corpus has none): the PMID-bearing records spread over four weeks."""
-    return FIRST_DAY + timedelta(days=int(row["pmid"]) % 28)
-
-
-@pytest.fixture
-def corpus_server():
-    with EutilsServer(corpus_records(created)) as server:
-        yield server
-
-
-def in_window(since: date, until: date) -> set[str]:
-    return {r["pmid"] for r in load_corpus() if r["pmid"] and since <= created(r) <= until}
 
 
 def store_rows(db: str) -> list[tuple]:
@@ -56,7 +40,7 @@ def env(kw_env, corpus_server, monkeypatch):
 
 
 def test_window_run_stores_and_reports_exactly_that_window(prefect_harness, env, corpus_server):
-    expected = in_window(SINCE, UNTIL)
+    expected = corpus_in_window(SINCE, UNTIL)
     assert len(expected) > 4, "the test dates should put several batches in the window"
 
     result = invoke(["run", "--since", str(SINCE), "--until", str(UNTIL)])
@@ -206,7 +190,7 @@ def test_window_larger_than_esearch_lists_is_split(
     import flows.pubmed
 
     monkeypatch.setattr(flows.pubmed, "ESEARCH_MAX_IDS", 4)
-    expected = in_window(SINCE, UNTIL)
+    expected = corpus_in_window(SINCE, UNTIL)
 
     result = invoke(["run", "--since", str(SINCE), "--until", str(UNTIL)])
 
@@ -261,7 +245,7 @@ def test_run_publishes_its_summary_and_papers_as_prefect_artifacts(prefect_harne
 
     summary = asyncio.run(latest("digest-summary"))
     table = asyncio.run(latest("digest-papers"))
-    expected = in_window(SINCE, UNTIL)
+    expected = corpus_in_window(SINCE, UNTIL)
     assert f"papers in the digest: {len(expected)}" in summary.data
     assert "| design | papers |" in summary.data
     rows = json.loads(table.data) if isinstance(table.data, str) else table.data
@@ -275,7 +259,7 @@ def test_next_batch_is_fetched_while_the_last_one_is_read_and_stored(
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
-    batches = math.ceil(len(in_window(SINCE, UNTIL)) / 4)
+    batches = math.ceil(len(corpus_in_window(SINCE, UNTIL)) / 4)
     assert batches >= 3
     # Every answer takes a while, as NCBI's do: a fetch run one batch ahead is still under
     # way while the batch before it is read and stored.

@@ -1,4 +1,4 @@
-"""runs.collect_window with plain steps, no Prefect: the loop the flow and the benchmark share.
+"""runs.Collector with plain steps, no Prefect: the loop the flow and the benchmark share.
 
 Against the tests' E-utilities server with corpus records: every listed PMID stored, the
 next batch fetched ahead on a thread, an expired search renewed, a cut-off answer fetched
@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -18,35 +18,24 @@ from flows import runs
 from flows.errors import PubMedError
 from flows.settings import load_settings
 from tests.eutils_server import (
-    EutilsServer,
     Fault,
     corpus_records,
     expire_webenv,
     load_corpus,
 )
+from tests.factories import CORPUS_FIRST_DAY, corpus_created
 
-FIRST_DAY = date(2026, 10, 26)
-SINCE, UNTIL = FIRST_DAY, FIRST_DAY + timedelta(days=27)
+SINCE, UNTIL = CORPUS_FIRST_DAY, CORPUS_FIRST_DAY + timedelta(days=27)
 BATCH = 10
 log = logging.getLogger("tests.runs")
-
-
-def created(row: dict) -> date:
-    return FIRST_DAY + timedelta(days=int(row["pmid"]) % 28)
 
 
 EXPECTED = {r["pmid"] for r in load_corpus() if r["pmid"]}
 
 
 @pytest.fixture
-def server():
-    with EutilsServer(corpus_records(created)) as server:
-        yield server
-
-
-@pytest.fixture
-def settings(kw_env, server, monkeypatch):
-    monkeypatch.setenv("KRATOM_WATCH_EUTILS_URL", server.base_url)
+def settings(kw_env, corpus_server, monkeypatch):
+    monkeypatch.setenv("KRATOM_WATCH_EUTILS_URL", corpus_server.base_url)
     monkeypatch.setenv("KRATOM_WATCH_BATCH_SIZE", str(BATCH))
     monkeypatch.setenv("KRATOM_WATCH_RETRY_BACKOFF", "0.05")
     return load_settings()
@@ -55,10 +44,9 @@ def settings(kw_env, server, monkeypatch):
 def collect(settings, steps=None) -> runs.Collected:
     with runs.open_store(settings) as store:
         run_id = store.start_run("manual", SINCE, UNTIL, settings.query)
-    collected = runs.Collected()
-    steps = steps or runs.plain_steps(settings, run_id)
-    runs.collect_window(settings, SINCE, UNTIL, collected, steps, log)
-    return collected
+    collector = runs.Collector(settings, steps or runs.plain_steps(settings, run_id), log)
+    collector.window(SINCE, UNTIL)
+    return collector.collected
 
 
 def stored(settings) -> set[str]:
@@ -66,15 +54,15 @@ def stored(settings) -> set[str]:
         return store.known_pmids(EXPECTED)
 
 
-def test_every_listed_record_is_stored_once_in_batches(settings, server):
+def test_every_listed_record_is_stored_once_in_batches(settings, corpus_server):
     collected = collect(settings)
 
     assert set(collected.pmids) == EXPECTED == stored(settings)
     assert len(collected.pmids) == len(EXPECTED) and collected.new == len(EXPECTED)
-    assert server.count("efetch") == -(-len(EXPECTED) // BATCH)
+    assert corpus_server.count("efetch") == -(-len(EXPECTED) // BATCH)
 
 
-def test_the_next_batch_is_fetched_ahead_while_one_is_stored(settings, server):
+def test_the_next_batch_is_fetched_ahead_while_one_is_stored(settings, corpus_server):
     plain = runs.plain_steps(settings, 0)
     steps: list[str] = []
 
@@ -95,22 +83,24 @@ def test_the_next_batch_is_fetched_ahead_while_one_is_stored(settings, server):
     assert steps == ["fetch 0", *ahead, "store"]
 
 
-def test_an_expired_search_is_run_again_and_the_window_completed(settings, server):
-    server.fail("efetch", Fault("pass"), expire_webenv())
+def test_an_expired_search_is_run_again_and_the_window_completed(settings, corpus_server):
+    corpus_server.fail("efetch", Fault("pass"), expire_webenv())
 
     collect(settings)
 
     assert stored(settings) == EXPECTED
-    assert server.count("esearch") == 2
+    assert corpus_server.count("esearch") == 2
 
 
-def test_an_answer_that_cannot_be_read_is_fetched_again_then_fails_in_one_line(settings, server):
+def test_an_answer_that_cannot_be_read_is_fetched_again_then_fails_in_one_line(
+    settings, corpus_server
+):
     broken = sorted(EXPECTED)[0]
     # Well-formed XML the client takes, but no record can be read from it.
-    server.add(
+    corpus_server.add(
         [
             replace(r, xml="<PubmedArticle><PubmedData/></PubmedArticle>")
-            for r in corpus_records(created)
+            for r in corpus_records(corpus_created)
             if r.pmid == broken
         ]
     )
@@ -119,15 +109,17 @@ def test_an_answer_that_cannot_be_read_is_fetched_again_then_fails_in_one_line(s
         collect(settings)
 
     assert "\n" not in str(raised.value)
-    fetched = [r.params["retstart"] for r in server.requests if r.endpoint == "efetch"]
+    fetched = [r.params["retstart"] for r in corpus_server.requests if r.endpoint == "efetch"]
     # The batch holding it asked for three times, and no batch after it.
     assert fetched.count(fetched[-1]) == 1 + runs.MAX_REREADS
     assert len(set(fetched)) == len(fetched) - runs.MAX_REREADS
 
 
-def test_records_efetch_never_answers_fail_the_window_naming_them(settings, server):
+def test_records_efetch_never_answers_fail_the_window_naming_them(settings, corpus_server):
     missing = sorted(EXPECTED)[:2]
-    server.add([replace(r, xml="") for r in corpus_records(created) if r.pmid in missing])
+    corpus_server.add(
+        [replace(r, xml="") for r in corpus_records(corpus_created) if r.pmid in missing]
+    )
 
     with pytest.raises(PubMedError) as raised:
         collect(settings)

@@ -108,6 +108,8 @@ _BACKGROUND_USE_RE = re.compile(
 )
 # ...in a sentence that names the plant or its products (or refers to them: "it is sold as
 # ..."): "antidepressants are used to treat depression" in a psychiatry paper is no such use.
+# The whole sentence (Text.sentence_at), not the clause the other tests read: "...; for
+# self-treating pain, mood disorders ..." names kratom before the semicolon.
 _SUBSTANCE_RE = re.compile(
     r"kratom|mitragyn|speciosa|ketum|kakuam|\bbiak|\bits?\b|product|plant|lea(?:f|ves)\b|"
     r"botanical|herb|alkaloid"
