@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -47,6 +48,17 @@ def markdown_environment() -> Environment:
     """Markdown has no autoescape in Jinja: every value is escaped unless marked as Markdown."""
     env = environment().overlay(finalize=exports.markdown_finalize)
     return env
+
+
+def import_chart_libraries() -> None:
+    """Import what the charts are drawn with (pandas and matplotlib: about half a second).
+
+    render_digest imports them itself; a run calls this while it waits for PubMed's first
+    answer, so that half second is not spent after the last one. An import that fails here
+    is left to fail in render_digest, which says so as the run's error.
+    """
+    with suppress(ImportError):
+        from flows import chart  # noqa: F401
 
 
 def render_html(digest: Digest) -> str:

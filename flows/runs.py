@@ -32,7 +32,7 @@ from flows.mail import MailParts, build_message, message_id, send_messages
 from flows.models import Listing, Paper
 from flows.parse import read_papers
 from flows.pubmed import EutilsClient, SearchResult, WebEnvExpired, WindowTooLarge, window_term
-from flows.render import render_digest, render_mail
+from flows.render import import_chart_libraries, render_digest, render_mail
 from flows.settings import MailSettings, Settings
 from flows.store import Delivery, Store, Upserted
 
@@ -313,6 +313,8 @@ class Collector:
 
         renewals, i = 0, 0
         pending = fetch_ahead(0) if batches else None
+        if pending is not None:
+            import_chart_libraries()  # while the first answer downloads
         while i < len(batches):
             k, start = batches[i]
             try:
