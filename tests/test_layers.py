@@ -1,5 +1,6 @@
 """The module graph the README draws is the code's: every module of the package is in it,
-and each imports only modules to its right on its line or on lines further down."""
+and each imports only modules to its right on its line or on lines further down; and the
+package never imports the tests or the benchmarks."""
 
 from __future__ import annotations
 
@@ -24,20 +25,23 @@ def module_name(name: str) -> str:
     return name.removesuffix(".py").removesuffix("/")
 
 
+def imports(path) -> list[str]:
+    """Every module a file imports, as written: "flows.classify.rules", "tests", "re"."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            if node.module == "flows":
+                found += [f"flows.{alias.name}" for alias in node.names]
+            else:
+                found.append(node.module)
+        elif isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+    return found
+
+
 def imported_modules(path) -> set[str]:
     """The package's modules a file imports (its top-level name: classify for classify.rules)."""
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("flows"):
-            if node.module == "flows":
-                found.update(alias.name for alias in node.names)
-            else:
-                found.add(node.module.split(".")[1])
-        elif isinstance(node, ast.Import):
-            found.update(
-                alias.name.split(".")[1] for alias in node.names if alias.name.startswith("flows.")
-            )
-    return found
+    return {name.split(".")[1] for name in imports(path) if name.startswith("flows.")}
 
 
 def package_modules() -> dict[str, list]:
@@ -65,5 +69,16 @@ def test_each_module_imports_only_modules_drawn_after_it():
         for path in paths
         for other in imported_modules(path) - {module}
         if order[other] <= order[module]
+    ]
+    assert not wrong
+
+
+def test_the_package_never_imports_the_tests_or_the_benchmarks():
+    wrong = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for paths in package_modules().values()
+        for path in paths
+        for name in imports(path)
+        if name.split(".")[0] in ("tests", "benchmarks")
     ]
     assert not wrong
