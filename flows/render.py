@@ -55,9 +55,10 @@ def import_chart_libraries() -> None:
 
     render_digest imports them itself; a run calls this while it waits for PubMed's first
     answer, so that half second is not spent after the last one. An import that fails here
-    is left to fail in render_digest, which says so as the run's error.
+    is left to fail in render_digest, which says so as the run's error (after the records are
+    stored): whatever it raises here is dropped, and Python imports a failed module anew.
     """
-    with suppress(ImportError):
+    with suppress(Exception):
         from flows import chart  # noqa: F401
 
 

@@ -2,12 +2,14 @@
 
 Against the tests' E-utilities server with corpus records: every listed PMID stored, the
 next batch fetched ahead on a thread, an expired search renewed, a cut-off answer fetched
-again, and a record PubMed keeps failing to send reported by PMID.
+again, a record PubMed keeps failing to send reported by PMID, and the chart libraries
+imported while the first answer downloads (a failing import left to the render).
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import timedelta
@@ -127,3 +129,30 @@ def test_records_efetch_never_answers_fail_the_window_naming_them(settings, corp
     message = str(raised.value)
     assert f"2 of {len(EXPECTED)} records" in message
     assert all(pmid in message for pmid in missing)
+
+
+def _without_chart_module(monkeypatch, replacement=...) -> None:
+    """flows.chart as if never imported (or, with replacement None, as if it cannot be)."""
+    import flows
+
+    monkeypatch.delattr(flows, "chart", raising=False)
+    if replacement is ...:
+        monkeypatch.delitem(sys.modules, "flows.chart", raising=False)
+    else:
+        monkeypatch.setitem(sys.modules, "flows.chart", replacement)
+
+
+def test_the_chart_libraries_are_imported_while_the_first_answer_downloads(settings, monkeypatch):
+    _without_chart_module(monkeypatch)
+
+    collect(settings)
+
+    assert "flows.chart" in sys.modules
+
+
+def test_chart_libraries_that_cannot_be_imported_do_not_stop_the_collecting(settings, monkeypatch):
+    _without_chart_module(monkeypatch, replacement=None)  # importing it raises ImportError
+
+    collected = collect(settings)
+
+    assert set(collected.pmids) == EXPECTED == stored(settings)
