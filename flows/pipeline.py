@@ -124,7 +124,8 @@ def weekly_digest(
         return Failed(message=str(error))
 
     try:
-        report = _run(settings, run_id, since, until, options)
+        with runs.start_up_frozen():
+            report = _run(settings, run_id, since, until, options)
     except Exception as error:
         message = str(error) if isinstance(error, KratomWatchError) else _unexpected(error)
         _record_failure(settings, run_id, message, logger)

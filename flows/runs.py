@@ -9,6 +9,7 @@ them in tasks and puts them in order; nothing here imports Prefect.
 from __future__ import annotations
 
 import fcntl
+import gc
 import hashlib
 import logging
 import math
@@ -59,6 +60,23 @@ class RunOptions:
     @property
     def marks_sent(self) -> bool:
         return self.kind == "scheduled" or self.mark_sent
+
+
+@contextmanager
+def start_up_frozen() -> Iterator[None]:
+    """Leave what exists when a run starts (Prefect's objects, the libraries', the model) out
+    of Python's garbage collections while the run lasts, and hand it back after.
+
+    A run makes millions of short-lived objects; now and then the collector scans every live
+    one, and with Prefect loaded most of those are start-up's: a 10,000-record backfill
+    spent 1.9 s collecting (the plain steps 1.0 s), 0.9 s with start-up frozen (0.8 s;
+    docs/benchmarks.md). Young garbage is collected as before, so memory is the same.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def open_store(settings: Settings) -> Store:

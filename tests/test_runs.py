@@ -156,3 +156,13 @@ def test_chart_libraries_that_cannot_be_imported_do_not_stop_the_collecting(sett
     collected = collect(settings)
 
     assert set(collected.pmids) == EXPECTED == stored(settings)
+
+
+def test_what_a_run_freezes_at_its_start_is_collectable_again_after_it_even_if_it_fails():
+    import gc
+
+    with pytest.raises(RuntimeError), runs.start_up_frozen():
+        assert gc.get_freeze_count() > 0
+        raise RuntimeError("the run failed")
+
+    assert gc.get_freeze_count() == 0
