@@ -8,6 +8,7 @@ imported while the first answer downloads (a failing import left to the render).
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -131,19 +132,19 @@ def test_records_efetch_never_answers_fail_the_window_naming_them(settings, corp
     assert all(pmid in message for pmid in missing)
 
 
-def _without_chart_module(monkeypatch, replacement=...) -> None:
-    """flows.chart as if never imported (or, with replacement None, as if it cannot be)."""
+def _forget_chart_module(monkeypatch, importable: bool = True) -> None:
+    """flows.chart as if never imported, and (importable=False) as if it cannot be."""
     import flows
 
     monkeypatch.delattr(flows, "chart", raising=False)
-    if replacement is ...:
+    if importable:
         monkeypatch.delitem(sys.modules, "flows.chart", raising=False)
     else:
-        monkeypatch.setitem(sys.modules, "flows.chart", replacement)
+        monkeypatch.setitem(sys.modules, "flows.chart", None)  # importing it raises ImportError
 
 
-def test_the_chart_libraries_are_imported_while_the_first_answer_downloads(settings, monkeypatch):
-    _without_chart_module(monkeypatch)
+def test_collecting_imports_the_chart_libraries_for_the_render(settings, monkeypatch):
+    _forget_chart_module(monkeypatch)
 
     collect(settings)
 
@@ -151,7 +152,7 @@ def test_the_chart_libraries_are_imported_while_the_first_answer_downloads(setti
 
 
 def test_chart_libraries_that_cannot_be_imported_do_not_stop_the_collecting(settings, monkeypatch):
-    _without_chart_module(monkeypatch, replacement=None)  # importing it raises ImportError
+    _forget_chart_module(monkeypatch, importable=False)
 
     collected = collect(settings)
 
@@ -159,8 +160,6 @@ def test_chart_libraries_that_cannot_be_imported_do_not_stop_the_collecting(sett
 
 
 def test_what_a_run_freezes_at_its_start_is_collectable_again_after_it_even_if_it_fails():
-    import gc
-
     with pytest.raises(RuntimeError), runs.start_up_frozen():
         assert gc.get_freeze_count() > 0
         raise RuntimeError("the run failed")
