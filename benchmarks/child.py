@@ -12,6 +12,8 @@ imports and the run took, this process's peak RSS, and for plain runs where thei
 
 from __future__ import annotations
 
+import atexit
+import gc
 import json
 import os
 import sys
@@ -52,6 +54,7 @@ def main(argv: list[str]) -> int:
         return 2
     mode = argv[0]
     since, until = date.fromisoformat(argv[1]), date.fromisoformat(argv[2])
+    atexit.register(gc.freeze)  # as flows.cli.main: no last collection on the way out
     from tests import netguard
 
     netguard.install()  # the benchmark never reaches past this machine

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 import os
 import sys
 from datetime import date
@@ -252,6 +254,11 @@ def _or_fail(function, *args, **kwargs):
 
 
 def main() -> None:
+    # On its way out Python collects its garbage once more, over every object the libraries
+    # made (Prefect's, pandas', matplotlib's): about half a second of a weekly run, for memory
+    # the process hands back anyway (docs/benchmarks.md, weekly). Frozen, they are left
+    # alone; registered first, this runs after every other exit handler (Prefect's flushes).
+    atexit.register(gc.freeze)
     try:
         cli(prog_name="kratom-watch")
     except KeyboardInterrupt:
