@@ -257,7 +257,8 @@ def main() -> None:
     # On its way out Python collects its garbage once more, over every object the libraries
     # made (Prefect's, pandas', matplotlib's): about half a second of a weekly run, for memory
     # the process hands back anyway (docs/benchmarks.md, weekly). Frozen, they are left
-    # alone; registered first, this runs after every other exit handler (Prefect's flushes).
+    # alone. Registered before any command imports Prefect, it runs after Prefect's exit
+    # handlers (their flushes to the server), which run last-registered first.
     atexit.register(gc.freeze)
     try:
         cli(prog_name="kratom-watch")
