@@ -46,12 +46,8 @@ class PlainRun:
             self.stages[stage] += time.perf_counter() - start
 
 
+@runs.start_up_frozen()  # as flows.pipeline's _run
 def plain_digest(settings: Settings, since: date, until: date, ahead: bool = True) -> PlainRun:
-    with runs.start_up_frozen():  # as weekly_digest runs its steps
-        return _plain_digest(settings, since, until, ahead)
-
-
-def _plain_digest(settings: Settings, since: date, until: date, ahead: bool) -> PlainRun:
     run = PlainRun()
     options = RunOptions("manual", send_email=False)
     with runs.open_store(settings) as store:

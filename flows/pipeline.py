@@ -124,8 +124,7 @@ def weekly_digest(
         return Failed(message=str(error))
 
     try:
-        with runs.start_up_frozen():
-            report = _run(settings, run_id, since, until, options)
+        report = _run(settings, run_id, since, until, options)
     except Exception as error:
         message = str(error) if isinstance(error, KratomWatchError) else _unexpected(error)
         _record_failure(settings, run_id, message, logger)
@@ -190,6 +189,7 @@ class Report:
     mailed: list[str]
 
 
+@runs.start_up_frozen()
 def _run(settings: Settings, run_id: int, since: date, until: date, options: RunOptions) -> Report:
     logger = get_run_logger()
     collector = runs.Collector(settings, _steps(settings, run_id), logger)

@@ -65,7 +65,8 @@ class RunOptions:
 @contextmanager
 def start_up_frozen() -> Iterator[None]:
     """Leave what exists when a run starts (Prefect's objects, the libraries', the model) out
-    of Python's garbage collections while the run lasts, and hand it back after.
+    of Python's garbage collections while the run lasts, and hand it back after (a `with`
+    block, or a decorator of the function that runs the steps).
 
     A run makes millions of short-lived objects; now and then the collector scans every live
     one, and with Prefect loaded most of those are start-up's: a 10,000-record backfill

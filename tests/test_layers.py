@@ -26,14 +26,15 @@ def module_name(name: str) -> str:
 
 
 def imports(path) -> list[str]:
-    """Every module a file imports, as written: "flows.classify.rules", "tests", "re"."""
+    """Every module a file imports, by absolute name ("flows.classify.rules", "tests", "re"),
+    relative imports included; `from m import x` gives m and m.x (x may be a module)."""
     found = []
+    package = ("flows", *path.relative_to(PACKAGE).parent.parts)
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            if node.module == "flows":
-                found += [f"flows.{alias.name}" for alias in node.names]
-            else:
-                found.append(node.module)
+        if isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else ()
+            module = ".".join((*base, *([node.module] if node.module else [])))
+            found += [module, *(f"{module}.{alias.name}" for alias in node.names)]
         elif isinstance(node, ast.Import):
             found += [alias.name for alias in node.names]
     return found
