@@ -195,12 +195,20 @@ def test_scheduled_and_manual_run_at_once_share_the_store_soundly(prefect_env, t
     expected = {r.pmid for r in records}
 
     with EutilsServer(records) as server, SmtpServer(tmp_path) as smtp:
-        # Each run's search is answered once both have asked, then batches of 2 without a
-        # key, each answered 0.3 s late: the two runs fetch side by side however late one
-        # of them started. Both would mail the same digest: each recipient must get it once.
-        searched = threading.Barrier(2)
+        # Each run's search is answered once both have asked, and so is each run's first
+        # batch (a run asks for its next batch only once the last is answered, so the first
+        # two fetches are one of each run); the other batches of 2 without a key are each
+        # answered 0.3 s late. However late one run started, and however a busy machine
+        # shares the pace between them, the two fetch side by side. Both would mail the
+        # same digest: each recipient must get it once.
+        searched, fetched = threading.Barrier(2), threading.Barrier(2)
         server.fail("esearch", together(searched), together(searched))
-        server.fail("efetch", *[stall(0.3) for _ in range(len(records))])
+        server.fail(
+            "efetch",
+            together(fetched),
+            together(fetched),
+            *[stall(0.3) for _ in range(len(records))],
+        )
         # A timeout longer than any wait for the other run to search.
         env = environment(tmp_path, server, prefect_env, KRATOM_WATCH_TIMEOUT="40", **smtp.env())
         scheduled = start_cli(["run", "--scheduled"], env)
