@@ -8,6 +8,7 @@ was measured (docs/classifier.md), so a regression fails them.
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
@@ -125,6 +126,23 @@ def test_a_batch_is_labelled_as_each_paper_alone():
     assert len(texts) > BATCH
     assert classify_many(texts) == [classify(*text) for text in texts]
     assert classify_many([]) == []
+
+
+def test_labelling_leaves_garbage_collection_as_it_found_it():
+    # classify_many holds collections off while a batch is labelled: the caller's process
+    # must collect again afterwards, also when labelling fails, and stay as it chose.
+    assert gc.isenabled()
+    classify_many([PaperText("Kratom use: a cross-sectional survey")] * 3)
+    assert gc.isenabled()
+    with pytest.raises(TypeError):
+        classify_many([PaperText(None, 42)])  # type: ignore[arg-type]
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        classify_many([PaperText("Kratom use: a cross-sectional survey")])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_distinct_keys_are_what_numpy_unique_finds():

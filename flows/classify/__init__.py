@@ -17,8 +17,10 @@ How a record is labelled (docs/classifier.md has the detail and the measured fig
 
 from __future__ import annotations
 
+import gc
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -163,8 +165,26 @@ def classify_many(
     papers = [PaperText(*paper) for paper in papers]
     labelled: list[Classification] = []
     for start in range(0, len(papers), BATCH):
-        labelled += _classify_batch(model, papers[start : start + BATCH])
+        with _no_collection():
+            labelled += _classify_batch(model, papers[start : start + BATCH])
     return labelled
+
+
+@contextmanager
+def _no_collection() -> Iterator[None]:
+    """No garbage collection while a batch is labelled; the collector runs as before after it.
+
+    A batch makes some hundred thousand short-lived objects (texts, hits, matches), none in a
+    reference cycle, so reference counting frees them all and a collection finds nothing: it
+    only scans what is alive. Collections were an eighth of the time of classify_many.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @dataclass(frozen=True)
